@@ -1,0 +1,239 @@
+"""The offline critic: every rule in the corpus over one letter, findings as exact spans, and a score."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+from . import letter as letter_mod
+from . import scoring
+from .letter import Letter, Sentence
+from .models import Critique, Finding, Sections, SectionSpan, TextStats, severity_rank
+from .rules import Lexicon, Rule, lexicon, load_rules, rules_version
+
+_CJK = re.compile(r"[\u3400-\u9fff\u3040-\u30ff\uac00-\ud7af]")
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+
+
+def _finding(rule: Rule, text: str, start: int, end: int, severity: str | None = None, note: str = "") -> Finding:
+    return Finding(
+        category=rule.category,
+        rule=rule.id,
+        severity=severity or rule.severity,
+        start=start,
+        end=end,
+        quote=text[start:end],
+        message=rule.message + note,
+        suggestion=rule.suggestion,
+    )
+
+
+def _sentence_span(letter: Letter, sentence: Sentence) -> tuple[int, int]:
+    """The sentence without its closing full stop, as a reviewer would quote it."""
+    end = sentence.end
+    while end > sentence.start and letter.plain[end - 1] in ".。;；,，:：":
+        end -= 1
+    return sentence.start, end
+
+
+# --- pattern rules ------------------------------------------------------------------------------
+
+
+def _pattern_findings(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
+    seen: set[tuple[int, int]] = set()
+    for m in rule.pattern.finditer(letter.plain):
+        if m.end() == m.start() and rule.scope != "match":
+            continue
+        sentence = letter.sentence_at(m.start())
+        if rule.sections and (sentence is None or sentence.section not in rule.sections):
+            continue
+        context = letter.plain[sentence.start : sentence.end] if sentence else m.group()
+        if rule.exceptions is not None and rule.exceptions.search(m.group() if rule.scope == "match" else context):
+            continue
+        if any(lex.has(group, context) for group in rule.unless):
+            continue
+        if rule.scope == "match" or sentence is None:
+            start, end = m.start(), m.end()
+            while end > start and letter.plain[end - 1].isspace():
+                end -= 1
+        else:
+            start, end = _sentence_span(letter, sentence)
+        if (start, end) not in seen:
+            seen.add((start, end))
+            yield _finding(rule, letter.text, start, end)
+
+
+# --- checks: where data alone is not enough ---------------------------------------------------------
+
+
+def _has_named_sections(letter: Letter) -> bool:
+    return any(h.sections[0] in ("root_cause", "corrective_actions", "preventive_measures") or len(h.sections) > 1
+               for h in letter.headings)
+
+
+def _corrective_scope(letter: Letter) -> Callable[[Sentence], bool]:
+    """Which sentences report corrective actions: the corrective section, or all text when unsectioned."""
+    if any(s.name == "corrective_actions" for s in letter.sections):
+        return lambda s: s.section in ("corrective_actions", "combined")
+    if not _has_named_sections(letter):
+        return lambda s: s.section is None
+    return lambda s: False
+
+
+def check_unverified_action(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
+    in_scope = _corrective_scope(letter)
+    for sentence in letter.sentences:
+        if not in_scope(sentence):
+            continue
+        body = letter.plain[sentence.start : sentence.end]
+        done = lex.search("done", body)
+        if done is None:
+            continue
+        promise = lex.search("future", body)
+        if promise is not None and promise.start() < done.start():
+            continue  # "we will make sure all items have been checked": a promise, not a report
+        if rule.exceptions is not None and rule.exceptions.search(body):
+            continue
+        if lex.has("evidence", body):
+            continue
+        yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
+
+
+def check_future_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
+    for section in letter.sections:
+        if section.name != "corrective_actions" or len(section.heading.sections) > 1:
+            continue
+        sentences = [s for s in letter.sentences if section.body_start <= s.start < section.body_end]
+        promises, reports = [], []
+        for s in sentences:
+            body = letter.plain[s.start : s.end]
+            if lex.has("future", body):
+                promises.append((s, body))
+            elif lex.has("done", body):
+                reports.append(s)
+        for s, body in promises:
+            if not reports:
+                yield _finding(rule, letter.text, *_sentence_span(letter, s))
+            elif not lex.has("concrete", body):
+                yield _finding(rule, letter.text, *_sentence_span(letter, s), severity=rule.params.get("mixed_severity"))
+
+
+def check_missing_section(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
+    name = rule.params["section"]
+    matching = [s for s in letter.sections if s.name == name]
+    if any(s.has_content(letter.plain) for s in matching):
+        return
+    if matching:
+        heading = matching[0].heading
+        start, end = heading.start, heading.end
+        while end > start and letter.plain[end - 1].isspace():
+            end -= 1
+        yield _finding(rule, letter.text, start, end, note=" The heading is there, but nothing is written under it.")
+    else:
+        yield _finding(rule, letter.text, 0, 0)
+
+
+def check_too_short(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
+    words = letter_mod.word_count(letter.plain)
+    if words < rule.params["min_words"]:
+        yield _finding(rule, letter.text, 0, 0, note=f" ({words} words.)")
+
+
+def check_too_long(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
+    words = letter_mod.word_count(letter.plain)
+    if words > rule.params["max_words"]:
+        yield _finding(rule, letter.text, 0, 0, note=f" ({words} words.)")
+
+
+def foreign_share(plain: str) -> float:
+    """Share of the letter's words not in Latin script (two Chinese characters read as one word)."""
+    cjk = len(_CJK.findall(plain)) / 2
+    runs = _LETTER_RUN.findall(_CJK.sub(" ", plain))
+    other = sum(1 for r in runs if any(ord(c) > 0x24F for c in r))
+    total = cjk + len(runs)
+    return (cjk + other) / total if total else 0.0
+
+
+def check_not_english(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
+    share = foreign_share(letter.plain)
+    if share > rule.params["max_foreign_share"]:
+        yield _finding(rule, letter.text, 0, 0, note=f" (about {share:.0%} of the text.)")
+
+
+CHECKS: dict[str, Callable[[Rule, Letter, Lexicon], Iterator[Finding]]] = {
+    "unverified_action": check_unverified_action,
+    "future_promise": check_future_promise,
+    "missing_section": check_missing_section,
+    "too_short": check_too_short,
+    "too_long": check_too_long,
+    "not_english": check_not_english,
+}
+
+
+# --- the critic ---------------------------------------------------------------------------------------
+
+
+def _merge(findings: list[Finding], superseded: set[str]) -> list[Finding]:
+    """One finding per category and span, the most severe kept; superseded rules dropped."""
+    best: dict[tuple[str, int, int], Finding] = {}
+    for f in findings:
+        if f.rule in superseded:
+            continue
+        # Whole-letter findings share the zero-width span at 0; keep one per rule there.
+        key = (f.category, f.start, f.end, f.rule if f.start == f.end else "")
+        if key not in best or severity_rank(f.severity) < severity_rank(best[key].severity):
+            best[key] = f
+    return sorted(best.values(), key=lambda f: (f.start, f.end, severity_rank(f.severity), f.category))
+
+
+def _section_spans(letter: Letter) -> list[SectionSpan]:
+    return [
+        SectionSpan(
+            name=s.name,
+            heading_start=s.heading.start,
+            heading_end=s.heading.end,
+            body_start=s.body_start,
+            body_end=s.body_end,
+            inferred=s.heading.inferred,
+        )
+        for s in letter.sections
+    ]
+
+
+def run_rule(rule: Rule, letter: Letter) -> list[Finding]:
+    """One rule's own findings on an analysed letter, before merging with other rules."""
+    if rule.kind == "check":
+        return list(CHECKS[rule.check](rule, letter, lexicon()))
+    return list(_pattern_findings(rule, letter, lexicon()))
+
+
+def rule_findings(text: str) -> tuple[Letter, list[Finding]]:
+    """The letter analysis and every rule finding, merged: the part both backends share."""
+    letter = letter_mod.read(text)
+    found: list[Finding] = []
+    superseded: set[str] = set()
+    for rule in load_rules():
+        produced = run_rule(rule, letter)
+        if produced:
+            superseded.update(rule.supersedes)
+        found.extend(produced)
+    return letter, _merge(found, superseded)
+
+
+def critique(text: str) -> Critique:
+    """Review a Plan of Action offline: findings at exact spans, sections, readiness score and verdict."""
+    if not isinstance(text, str):
+        raise TypeError(f"critique() takes the letter as str, not {type(text).__name__}")
+    letter, findings = rule_findings(text)
+    score, verdict, reason, deductions = scoring.readiness(findings)
+    return Critique(
+        findings=findings,
+        sections=Sections(**{name: letter.present(name) for name in Sections.model_fields}),
+        section_spans=_section_spans(letter),
+        score=score,
+        verdict=verdict,
+        verdict_reason=reason,
+        deductions=deductions,
+        stats=TextStats(words=letter_mod.word_count(letter.plain), characters=len(text)),
+        rules_version=rules_version(),
+    )

@@ -1,0 +1,284 @@
+"""A letter as the critic sees it: a same-length plain view, lines, sentences and sections.
+
+Every offset here is an offset into the text exactly as the user gave it: the plain view
+blanks HTML markup and control characters with spaces instead of removing them, so a span
+found in the plain view quotes the original text at the same place.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from . import corpus
+
+_HTML_SIGN = re.compile(r"<\s*/?\s*(p|div|br|html|body|span|li|ul|ol|table|td|tr|font|b|strong|h[1-6])\b[^<>]*>", re.I)
+_HTML_BLOCK = re.compile(r"<(style|script|head)\b.*?</\1\s*>|<!--.*?-->|<![^<>]*>", re.I | re.S)
+_HTML_TAG = re.compile(r"</?\s*([a-zA-Z][a-zA-Z0-9]*)(?::[a-zA-Z]+)?\b[^<>]*>")
+_HTML_TAGS = frozenset(
+    "a abbr b big blockquote body br center code col colgroup dd div dl dt em font h1 h2 h3 h4 h5 h6 "
+    "head hr html i img li link meta o ol p pre s small span strike strong style sub sup table tbody "
+    "td tfoot th thead title tr tt u ul".split()
+)
+_HTML_BREAKING = frozenset("blockquote br dd div dl dt h1 h2 h3 h4 h5 h6 hr li ol p pre table tr ul title".split())
+_ENTITY = re.compile(r"&(#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
+_ENTITY_CHARS = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'", "nbsp": " "}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2060\ufeff]")
+_LINE_SEPARATORS = re.compile(r"\r(?!\n)|[\u2028\u2029\x85]")
+
+# A list marker or numbering at the start of a line or sentence: "-", "•", "1.", "(2)", "a)", "Q3:", "一、".
+LIST_MARKER = re.compile(
+    r"^[ \t]*(?:[-*•·●▪◦>]+|#{1,6}|\(?\d{1,2}[.)、:：]|\(?[a-zA-Z][.)](?=\s)|Q\d{1,2}[.:：)]?|"
+    r"step\s*\d{1,2}[.:：)]?|[一二三四五六七八九十]{1,3}[、.．])[ \t]*",
+    re.I,
+)
+_EMPHASIS = re.compile(r"^[*_\s]+|[*_\s]+$")
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?|[\u3400-\u9fff]")
+_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)|[。！？]+[”’」）]*")
+_ABBREVIATIONS = frozenset(
+    "e.g i.e etc no nos mr mrs ms dr inc ltd co corp vs st approx dept fig att jan feb mar apr jun jul aug "
+    "sep sept oct nov dec u.s u.k p.s a.m p.m".split()
+)
+_TRAILING_PUNCT = ".。;；,，:："
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int
+    end: int
+    section: str | None  # a SectionName, "other", or None before the first heading
+
+
+@dataclass(frozen=True)
+class Heading:
+    start: int
+    end: int
+    sections: tuple[str, ...]  # SectionNames, or ("other",) for headings like "Attachments"
+    inferred: bool = False
+    body_start: int = -1  # where the section text begins (after an inline "Root cause:")
+
+
+@dataclass
+class Section:
+    name: str
+    heading: Heading
+    body_start: int
+    body_end: int
+
+    def has_content(self, plain: str) -> bool:
+        body = plain[self.body_start : self.body_end]
+        body = "\n".join(LIST_MARKER.sub("", line) for line in body.split("\n"))
+        return len(_WORD.findall(body)) >= 2
+
+
+@dataclass
+class Letter:
+    text: str
+    plain: str
+    line_starts: list[int]
+    headings: list[Heading] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    sentences: list[Sentence] = field(default_factory=list)
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of an offset."""
+        line = bisect_right(self.line_starts, offset) - 1
+        return line + 1, offset - self.line_starts[line] + 1
+
+    def sentence_at(self, offset: int) -> Sentence | None:
+        starts = [s.start for s in self.sentences]
+        i = bisect_right(starts, offset) - 1
+        if i >= 0 and self.sentences[i].start <= offset < max(self.sentences[i].end, self.sentences[i].start + 1):
+            return self.sentences[i]
+        return None
+
+    def present(self, name: str) -> bool:
+        return any(s.name == name and s.has_content(self.plain) for s in self.sections)
+
+    def section_of(self, offset: int) -> str | None:
+        owner = None
+        for heading in self.headings:
+            if heading.start > offset:
+                break
+            owner = heading
+        return owner.sections[0] if owner and len(owner.sections) == 1 else (
+            "combined" if owner else None
+        )
+
+
+def word_count(text: str) -> int:
+    """English words plus Chinese characters (each Chinese character reads as a word)."""
+    return len(_WORD.findall(text))
+
+
+def plain_view(text: str) -> str:
+    """`text` with markup and control characters blanked, same length, so offsets carry over."""
+    chars = list(_LINE_SEPARATORS.sub("\n", _CONTROL.sub(" ", text)))
+    chars = [" " if c == "\r" or c == "\t" or c == "\u00a0" else c for c in chars]
+    if _HTML_SIGN.search(text):
+        for m in _HTML_BLOCK.finditer(text):
+            chars[m.start() : m.end()] = [" " if c != "\n" else "\n" for c in text[m.start() : m.end()]]
+        for m in _HTML_TAG.finditer(text):
+            name = m.group(1).lower()
+            if name not in _HTML_TAGS:
+                continue  # "<insert date>" is a placeholder, not markup
+            chars[m.start() : m.end()] = [" "] * (m.end() - m.start())
+            if name in _HTML_BREAKING:
+                chars[m.start()] = "\n"
+        for m in _ENTITY.finditer(text):
+            name = m.group(1)
+            if name.startswith("#"):
+                try:
+                    code = int(name[2:], 16) if name[1:2] in "xX" else int(name[1:])
+                    char = chr(code) if code < 0x110000 and chr(code).isprintable() else " "
+                except ValueError:
+                    char = " "
+            else:
+                char = _ENTITY_CHARS.get(name.lower(), " ")
+            chars[m.start() : m.end()] = [char] + [" "] * (m.end() - m.start() - 1)
+    return "".join(chars)
+
+
+@lru_cache(maxsize=1)
+def _section_patterns() -> dict:
+    data = corpus.load("sections.toml")
+    compiled = {}
+    for key, spec in data.items():
+        compiled[key] = {
+            "headings": re.compile("|".join(f"(?:{p})" for p in spec.get("headings", [])), re.I)
+            if spec.get("headings")
+            else None,
+            "cues": re.compile("|".join(f"(?:{p})" for p in spec.get("cues", [])), re.I) if spec.get("cues") else None,
+        }
+    return compiled
+
+
+_PRIORITY = ("combined", "closing", "other", "preventive_measures", "root_cause", "corrective_actions")
+
+
+def _classify_heading(candidate: str) -> tuple[str, ...] | None:
+    patterns = _section_patterns()
+    for key in _PRIORITY:
+        rx = patterns.get(key, {}).get("headings")
+        if rx is not None and rx.search(candidate):
+            if key == "combined":
+                return ("corrective_actions", "preventive_measures")
+            return (key,)
+    return None
+
+
+def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
+    headings: list[Heading] = []
+    seen: set[str] = set()
+    cue_lines: list[tuple[int, int, str]] = []
+    for i, start in enumerate(line_starts):
+        end = line_starts[i + 1] - 1 if i + 1 < len(line_starts) else len(plain)
+        line = plain[start:end]
+        stripped = line.strip()
+        if not stripped or len(stripped) > 160:
+            if stripped:
+                cue_lines.append((start, end, line))
+            continue
+        marker = LIST_MARKER.match(line)
+        offset = marker.end() if marker else 0
+        rest = line[offset:]
+        colon = re.search(r"[:：]", rest)
+        whole = _EMPHASIS.sub("", rest).strip()
+        whole_words = word_count(whole)
+        candidate, body_start = None, None
+        ends_like_heading = bool(re.search(r"[:：?？]\s*[*_]*\s*$", rest)) or (
+            whole_words <= 6 and not whole.endswith((".", "。"))
+        )
+        if whole and whole_words <= 14 and ends_like_heading:
+            candidate, body_start = whole, end
+        elif colon and word_count(rest[: colon.start()]) <= 8:
+            candidate = _EMPHASIS.sub("", rest[: colon.start()]).strip()
+            body_start = start + offset + colon.end()
+        kinds = _classify_heading(candidate) if candidate else None
+        if kinds:
+            headings.append(Heading(start + offset, body_start, kinds, body_start=body_start))
+            seen.update(kinds)
+        else:
+            cue_lines.append((start, end, line))
+    # Paragraphs that open a section without a heading ("The root cause was ...", "To prevent this ...").
+    patterns = _section_patterns()
+    for start, _end, line in cue_lines:
+        marker = LIST_MARKER.match(line)
+        offset = marker.end() if marker else len(line) - len(line.lstrip())
+        head = line[offset:]
+        for key in ("root_cause", "corrective_actions", "preventive_measures"):
+            cues = patterns.get(key, {}).get("cues")
+            if key not in seen and cues is not None and cues.match(head):
+                headings.append(Heading(start + offset, start + offset, (key,), inferred=True, body_start=start + offset))
+                seen.add(key)
+                break
+    headings.sort(key=lambda h: h.start)
+    return headings
+
+
+def _sections(plain: str, headings: list[Heading]) -> list[Section]:
+    sections: list[Section] = []
+    for i, heading in enumerate(headings):
+        body_end = headings[i + 1].start if i + 1 < len(headings) else len(plain)
+        for name in heading.sections:
+            if name in ("root_cause", "corrective_actions", "preventive_measures"):
+                sections.append(Section(name, heading, heading.body_start, max(heading.body_start, body_end)))
+    return sections
+
+
+def _split_sentences(plain: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans inside one line, trimmed of white space and list markers."""
+    spans: list[tuple[int, int]] = []
+    cursor = start
+    segment = plain[start:end]
+    for m in _SENTENCE_END.finditer(segment):
+        stop = start + m.end()
+        if m.group().startswith("."):
+            before = re.search(r"([A-Za-z.]+)$", plain[cursor : start + m.start()])
+            word = before.group(1).lower().rstrip(".") if before else ""
+            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                continue
+        spans.append((cursor, stop))
+        cursor = stop
+    if cursor < end:
+        spans.append((cursor, end))
+    trimmed = []
+    for a, b in spans:
+        piece = plain[a:b]
+        marker = LIST_MARKER.match(piece)
+        lead = marker.end() if marker else len(piece) - len(piece.lstrip())
+        a2, b2 = a + lead, a + len(piece.rstrip())
+        if b2 > a2 and _WORD.search(plain, a2, b2):
+            trimmed.append((a2, b2))
+    return trimmed
+
+
+def read(text: str) -> Letter:
+    """Analyse a letter: plain view, lines, headings, sections and sentences."""
+    plain = plain_view(text)
+    line_starts = [0] + [m.end() for m in re.finditer("\n", plain)]
+    headings = _find_headings(plain, line_starts)
+    letter = Letter(text=text, plain=plain, line_starts=line_starts, headings=headings)
+    letter.sections = _sections(plain, headings)
+    heading_ranges = [(h.start, h.body_start) for h in headings if not h.inferred]
+    owner_index = 0
+    current: str | None = None
+    for i, line_start in enumerate(line_starts):
+        line_end = line_starts[i + 1] - 1 if i + 1 < len(line_starts) else len(plain)
+        for a, b in _split_sentences(plain, line_start, line_end):
+            # Skip the heading text itself; keep the body of an inline heading ("Root cause: we ...").
+            inside = [r for r in heading_ranges if r[0] <= a < r[1]]
+            if inside:
+                a = max(a, inside[0][1])
+                if a >= b:
+                    continue
+                while a < b and plain[a].isspace():
+                    a += 1
+            while owner_index < len(headings) and headings[owner_index].start <= a:
+                kinds = headings[owner_index].sections
+                current = kinds[0] if len(kinds) == 1 else "combined"
+                owner_index += 1
+            letter.sentences.append(Sentence(a, b, current))
+    return letter

@@ -1,0 +1,155 @@
+"""Critic rules and the lexicon they share, loaded from `corpus/rules/*.toml` and `corpus/lexicon.toml`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from . import corpus
+from .models import CATEGORIES, SEVERITIES
+
+_FLAGS = re.IGNORECASE | re.MULTILINE
+
+
+def _compile(patterns: list[str], case_sensitive: bool = False) -> re.Pattern | None:
+    if not patterns:
+        return None
+    flags = re.MULTILINE if case_sensitive else _FLAGS
+    return re.compile("|".join(f"(?:{p})" for p in patterns), flags)
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    expect_flag: bool
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One critic rule as the corpus states it."""
+
+    id: str
+    category: str
+    severity: str
+    message: str
+    suggestion: str
+    family: str
+    kind: str = "pattern"  # "pattern": regexes over the text; "check": a named function in critic.py
+    check: str | None = None
+    pattern: re.Pattern | None = None
+    exceptions: re.Pattern | None = None
+    unless: tuple[str, ...] = ()
+    scope: str = "sentence"  # quote the whole sentence, or only the "match"
+    sections: tuple[str, ...] = ()
+    params: dict = field(default_factory=dict)
+    supersedes: tuple[str, ...] = ()
+    examples: tuple[Example, ...] = ()
+
+
+class Lexicon:
+    """Named phrase classes (dates, owners, ownership...) and the groups rules refer to."""
+
+    def __init__(self, data: dict):
+        self.classes = {
+            name: _compile(spec["patterns"], spec.get("case_sensitive", False))
+            for name, spec in data["classes"].items()
+        }
+        self.groups = {name: tuple(members) for name, members in data["groups"].items()}
+        for group, members in self.groups.items():
+            unknown = [m for m in members if m not in self.classes]
+            if unknown:
+                raise ValueError(f"lexicon group {group!r} names unknown classes {unknown}")
+
+    def search(self, group: str, text: str) -> re.Match | None:
+        """The first match of any class in `group` (or a class of that name), or None."""
+        names = self.groups.get(group, (group,))
+        best = None
+        for name in names:
+            m = self.classes[name].search(text)
+            if m and (best is None or m.start() < best.start()):
+                best = m
+        return best
+
+    def has(self, group: str, text: str) -> bool:
+        names = self.groups.get(group, (group,))
+        return any(self.classes[name].search(text) for name in names)
+
+
+def _expand(item: str | dict) -> str:
+    if isinstance(item, str):
+        return item
+    return item["text"] * int(item.get("repeat", 1))
+
+
+def _rule(spec: dict, family: str, lexicon: Lexicon) -> Rule:
+    rid = spec.get("id", "?")
+    problems = []
+    if spec.get("category") not in CATEGORIES:
+        problems.append(f"category {spec.get('category')!r} is not one of {CATEGORIES}")
+    if spec.get("severity") not in SEVERITIES:
+        problems.append(f"severity {spec.get('severity')!r} is not one of {SEVERITIES}")
+    kind = spec.get("kind", "pattern")
+    if kind == "pattern" and not spec.get("patterns"):
+        problems.append("a pattern rule needs patterns")
+    if kind == "check" and not spec.get("check"):
+        problems.append("a check rule needs the name of its check")
+    for group in spec.get("unless", []):
+        if group not in lexicon.groups and group not in lexicon.classes:
+            problems.append(f"unless names unknown lexicon group {group!r}")
+    for key in ("message", "suggestion"):
+        if not spec.get(key):
+            problems.append(f"missing {key}")
+    if problems:
+        raise ValueError(f"rule {rid} in {family}.toml: " + "; ".join(problems))
+    examples = spec.get("examples", {})
+    try:
+        pattern = _compile(spec.get("patterns", []), spec.get("case_sensitive", False))
+        exceptions = _compile(spec.get("exceptions", []))
+    except re.error as exc:
+        raise ValueError(f"rule {rid} in {family}.toml: bad pattern: {exc}") from exc
+    return Rule(
+        id=rid,
+        category=spec["category"],
+        severity=spec["severity"],
+        message=spec["message"],
+        suggestion=spec["suggestion"],
+        family=family,
+        kind=kind,
+        check=spec.get("check"),
+        pattern=pattern,
+        exceptions=exceptions,
+        unless=tuple(spec.get("unless", [])),
+        scope=spec.get("scope", "sentence"),
+        sections=tuple(spec.get("sections", [])),
+        params=dict(spec.get("params", {})),
+        supersedes=tuple(spec.get("supersedes", [])),
+        examples=tuple(Example(_expand(t), True) for t in examples.get("flag", []))
+        + tuple(Example(_expand(t), False) for t in examples.get("pass", [])),
+    )
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> Lexicon:
+    return Lexicon(corpus.load("lexicon.toml"))
+
+
+@lru_cache(maxsize=1)
+def load_rules() -> tuple[Rule, ...]:
+    """Every rule in `corpus/rules/`, validated; raises ValueError naming the rule on bad data."""
+    lex = lexicon()
+    rules: list[Rule] = []
+    for family, data in corpus.load_all("rules").items():
+        for spec in data.get("rules", []):
+            rules.append(_rule(spec, family, lex))
+    ids = [r.id for r in rules]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate rule ids: {duplicates}")
+    return tuple(rules)
+
+
+@lru_cache(maxsize=1)
+def rules_version() -> str:
+    """Identifies the corpus data (rules, lexicon, sections, scoring) a result was produced with."""
+    return f"rules-{corpus.fingerprint('.')}"
