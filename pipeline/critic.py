@@ -11,6 +11,7 @@ from .letter import Letter, Sentence
 from .models import Critique, Finding, Sections, SectionSpan, TextStats, severity_rank
 from .rules import Lexicon, Rule, lexicon, load_rules, rules_version
 
+_HOLD = re.compile(r"\b(will not|won\W?t|shall not|is not to be|are not to be)\b[^.!?]*\b(until|unless|before)\b", re.I)
 _CJK = re.compile(r"[\u3400-\u9fff\u3040-\u30ff\uac00-\ud7af]")
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 
@@ -39,13 +40,22 @@ def _sentence_span(letter: Letter, sentence: Sentence) -> tuple[int, int]:
 # --- pattern rules ------------------------------------------------------------------------------
 
 
+def _in_sections(rule: Rule, letter: Letter, sentence: Sentence | None) -> bool:
+    """Whether a sentence stands in one of the rule's sections ("unsectioned": a letter without any)."""
+    if sentence is None:
+        return False
+    if sentence.section in rule.sections:
+        return True
+    return "unsectioned" in rule.sections and not _has_named_sections(letter)
+
+
 def _pattern_findings(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     seen: set[tuple[int, int]] = set()
     for m in rule.pattern.finditer(letter.plain):
         if m.end() == m.start() and rule.scope != "match":
             continue
         sentence = letter.sentence_at(m.start())
-        if rule.sections and (sentence is None or sentence.section not in rule.sections):
+        if rule.sections and not _in_sections(rule, letter, sentence):
             continue
         context = letter.plain[sentence.start : sentence.end] if sentence else m.group()
         if rule.exceptions is not None and rule.exceptions.search(m.group() if rule.scope == "match" else context):
@@ -107,15 +117,26 @@ def check_future_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[F
         promises, reports = [], []
         for s in sentences:
             body = letter.plain[s.start : s.end]
-            if lex.has("future", body):
-                promises.append((s, body))
-            elif lex.has("done", body):
+            done, promise = lex.search("done", body), lex.search("future", body)
+            if promise is not None and (done is None or promise.start() < done.start()):
+                if not _HOLD.search(body):  # "this lot will not be shipped" is a hold, done now
+                    promises.append((s, body))
+            elif done is not None:
                 reports.append(s)
         for s, body in promises:
             if not reports:
                 yield _finding(rule, letter.text, *_sentence_span(letter, s))
             elif not lex.has("concrete", body):
                 yield _finding(rule, letter.text, *_sentence_span(letter, s), severity=rule.params.get("mixed_severity"))
+
+
+def check_unmeasured_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
+    for sentence in letter.sentences:
+        if not _in_sections(rule, letter, sentence):
+            continue
+        body = letter.plain[sentence.start : sentence.end]
+        if lex.has("commitment", body) and not lex.has("concrete", body) and not _HOLD.search(body):
+            yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
 
 
 def check_missing_section(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
@@ -163,6 +184,7 @@ def check_not_english(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Find
 CHECKS: dict[str, Callable[[Rule, Letter, Lexicon], Iterator[Finding]]] = {
     "unverified_action": check_unverified_action,
     "future_promise": check_future_promise,
+    "unmeasured_promise": check_unmeasured_promise,
     "missing_section": check_missing_section,
     "too_short": check_too_short,
     "too_long": check_too_long,

@@ -35,6 +35,11 @@ LIST_MARKER = re.compile(
     re.I,
 )
 _EMPHASIS = re.compile(r"^[*_\s]+|[*_\s]+$")
+# Words that may open a heading without changing what it is: "First, the reason of the problem:".
+_HEADING_LEAD = re.compile(
+    r"^(?:(?:the|our|my|a|an|some|and|then|next|finally|lastly|first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?|part \w+)\b[,:.]?\s+)+",
+    re.I,
+)
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?|[\u3400-\u9fff]")
 _SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)|[。！？]+[”’」）]*")
 _ABBREVIATIONS = frozenset(
@@ -160,6 +165,7 @@ _PRIORITY = ("combined", "closing", "other", "preventive_measures", "root_cause"
 
 def _classify_heading(candidate: str) -> tuple[str, ...] | None:
     patterns = _section_patterns()
+    candidate = _HEADING_LEAD.sub("", candidate)
     for key in _PRIORITY:
         rx = patterns.get(key, {}).get("headings")
         if rx is not None and rx.search(candidate):
@@ -197,6 +203,9 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
             candidate = _EMPHASIS.sub("", rest[: colon.start()]).strip()
             body_start = start + offset + colon.end()
         kinds = _classify_heading(candidate) if candidate else None
+        if kinds is None and whole and whole_words <= 12 and _classify_heading(whole) == ("closing",):
+            # Sign-offs end the last section even when written as a sentence: "Thank you for reading."
+            candidate, body_start, kinds = whole, end, ("closing",)
         if kinds:
             headings.append(Heading(start + offset, body_start, kinds, body_start=body_start))
             seen.update(kinds)
