@@ -11,7 +11,8 @@ from .letter import Letter, Sentence
 from .models import Critique, Finding, Sections, SectionSpan, TextStats, severity_rank
 from .rules import Lexicon, Rule, lexicon, load_rules, rules_version
 
-_HOLD = re.compile(r"\b(will not|won\W?t|shall not|is not to be|are not to be)\b[^.!?]*\b(until|unless|before)\b", re.I)
+# "The listing will stay closed until Amazon approves it": a hold already in place, not a promise.
+_HOLD = re.compile(r"\b(will|won\W?t|shall|is not to be|are not to be)\b[^.!?]*\b(until|unless)\b", re.I)
 _CJK = re.compile(r"[\u3400-\u9fff\u3040-\u30ff\uac00-\ud7af]")
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 
@@ -109,20 +110,34 @@ def check_unverified_action(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
         yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
 
 
+def _reports_and_promises(letter: Letter, lex: Lexicon, sentences: list[Sentence]):
+    """Split sentences into actions reported as done and promises (holds excluded)."""
+    promises, reports = [], []
+    for s in sentences:
+        body = letter.plain[s.start : s.end]
+        done, promise = lex.search("done", body), lex.search("future", body)
+        if promise is not None and (done is None or promise.start() < done.start()):
+            if not _HOLD.search(body):
+                promises.append((s, body))
+        elif done is not None:
+            reports.append(s)
+    return reports, promises
+
+
 def check_future_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
+    if not _has_named_sections(letter):
+        # A letter without headings that reports nothing done: its promises stand in for corrective actions.
+        reports, promises = _reports_and_promises(letter, lex, letter.sentences)
+        if not reports:
+            for s, body in promises:
+                if lex.has("commitment", body):
+                    yield _finding(rule, letter.text, *_sentence_span(letter, s))
+        return
     for section in letter.sections:
         if section.name != "corrective_actions" or len(section.heading.sections) > 1:
             continue
         sentences = [s for s in letter.sentences if section.body_start <= s.start < section.body_end]
-        promises, reports = [], []
-        for s in sentences:
-            body = letter.plain[s.start : s.end]
-            done, promise = lex.search("done", body), lex.search("future", body)
-            if promise is not None and (done is None or promise.start() < done.start()):
-                if not _HOLD.search(body):  # "this lot will not be shipped" is a hold, done now
-                    promises.append((s, body))
-            elif done is not None:
-                reports.append(s)
+        reports, promises = _reports_and_promises(letter, lex, sentences)
         for s, body in promises:
             if not reports:
                 yield _finding(rule, letter.text, *_sentence_span(letter, s))
@@ -139,8 +154,33 @@ def check_unmeasured_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterat
             yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
 
 
+def infer_sections(letter: Letter, lex: Lexicon) -> dict[str, bool] | None:
+    """For a letter without headings, which of the three parts its sentences supply, by content."""
+    if _has_named_sections(letter):
+        return None
+    present = {"root_cause": False, "corrective_actions": False, "preventive_measures": False}
+    reports, promises = _reports_and_promises(letter, lex, letter.sentences)
+    # With nothing reported as done, the promises are the corrective part (future_only reports them).
+    present["corrective_actions"] = bool(reports) or any(lex.has("remedy", body) for _, body in promises)
+    reported = {s.start for s in reports}
+    for s in letter.sentences:
+        body = letter.plain[s.start : s.end]
+        if s.start not in reported and lex.has("cause", body):
+            present["root_cause"] = True
+    promised = {s.start for s, _ in promises}
+    for s in letter.sentences:
+        body = letter.plain[s.start : s.end]
+        if (s.start in promised and reports) or lex.has("preventive_cue", body):
+            present["preventive_measures"] = True
+    return present
+
+
 def check_missing_section(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     name = rule.params["section"]
+    if letter.inferred is not None:
+        if not letter.inferred[name]:
+            yield _finding(rule, letter.text, 0, 0, note=" (The letter has no headings, and no sentence supplies this part.)")
+        return
     matching = [s for s in letter.sections if s.name == name]
     if any(s.has_content(letter.plain) for s in matching):
         return
@@ -196,7 +236,7 @@ CHECKS: dict[str, Callable[[Rule, Letter, Lexicon], Iterator[Finding]]] = {
 
 
 def _merge(findings: list[Finding], superseded: set[str]) -> list[Finding]:
-    """One finding per category and span, the most severe kept; superseded rules dropped."""
+    """One finding per category and span, the most severe kept; superseded and yielding findings dropped."""
     best: dict[tuple[str, int, int], Finding] = {}
     for f in findings:
         if f.rule in superseded:
@@ -205,7 +245,16 @@ def _merge(findings: list[Finding], superseded: set[str]) -> list[Finding]:
         key = (f.category, f.start, f.end, f.rule if f.start == f.end else "")
         if key not in best or severity_rank(f.severity) < severity_rank(best[key].severity):
             best[key] = f
-    return sorted(best.values(), key=lambda f: (f.start, f.end, severity_rank(f.severity), f.category))
+    yielding = {r.id: r.yield_to for r in load_rules() if r.yield_to}
+    kept = [
+        f
+        for f in best.values()
+        if not any(
+            g.category in yielding.get(f.rule, ()) and f.start <= g.start and g.end <= f.end and g is not f
+            for g in best.values()
+        )
+    ]
+    return sorted(kept, key=lambda f: (f.start, f.end, severity_rank(f.severity), f.category))
 
 
 def _section_spans(letter: Letter) -> list[SectionSpan]:
@@ -232,6 +281,7 @@ def run_rule(rule: Rule, letter: Letter) -> list[Finding]:
 def rule_findings(text: str) -> tuple[Letter, list[Finding]]:
     """The letter analysis and every rule finding, merged: the part both backends share."""
     letter = letter_mod.read(text)
+    letter.inferred = infer_sections(letter, lexicon())
     found: list[Finding] = []
     superseded: set[str] = set()
     for rule in load_rules():

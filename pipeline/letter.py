@@ -30,7 +30,7 @@ _LINE_SEPARATORS = re.compile(r"\r(?!\n)|[\u2028\u2029\x85]")
 
 # A list marker or numbering at the start of a line or sentence: "-", "•", "1.", "(2)", "a)", "Q3:", "一、".
 LIST_MARKER = re.compile(
-    r"^[ \t]*(?:[-*•·●▪◦>]+|#{1,6}|\(?\d{1,2}[.)、:：]|\(?[a-zA-Z][.)](?=\s)|Q\d{1,2}[.:：)]?|"
+    r"^[ \t]*(?:[-*•·●▪◦>]+|#{1,6}|\(?\d{1,2}[.)、:：]|\(?[a-zA-Z][.)](?=\s)|\(?[IVX]{1,4}[.)](?=\s)|Q\d{1,2}[.:：)]?|"
     r"step\s*\d{1,2}[.:：)]?|[一二三四五六七八九十]{1,3}[、.．])[ \t]*",
     re.I,
 )
@@ -86,6 +86,8 @@ class Letter:
     headings: list[Heading] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
     sentences: list[Sentence] = field(default_factory=list)
+    # For a letter without section headings: which sections its sentences supply, judged by content.
+    inferred: dict[str, bool] | None = None
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column of an offset."""
@@ -100,6 +102,8 @@ class Letter:
         return None
 
     def present(self, name: str) -> bool:
+        if self.inferred is not None:
+            return self.inferred.get(name, False)
         return any(s.name == name and s.has_content(self.plain) for s in self.sections)
 
     def section_of(self, offset: int) -> str | None:

@@ -44,6 +44,7 @@ class Rule:
     sections: tuple[str, ...] = ()
     params: dict = field(default_factory=dict)
     supersedes: tuple[str, ...] = ()
+    yield_to: tuple[str, ...] = ()  # categories whose finding inside this one's span replaces it
     examples: tuple[Example, ...] = ()
 
 
@@ -124,6 +125,7 @@ def _rule(spec: dict, family: str, lexicon: Lexicon) -> Rule:
         sections=tuple(spec.get("sections", [])),
         params=dict(spec.get("params", {})),
         supersedes=tuple(spec.get("supersedes", [])),
+        yield_to=tuple(spec.get("yield_to", [])),
         examples=tuple(Example(_expand(t), True) for t in examples.get("flag", []))
         + tuple(Example(_expand(t), False) for t in examples.get("pass", [])),
     )
