@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 
 from . import letter as letter_mod
 from . import scoring
 from .letter import Letter, Sentence
 from .models import Critique, Finding, Sections, SectionSpan, TextStats, severity_rank
+from .anchors import offsets_for
 from .rules import Lexicon, Rule, lexicon, load_rules, rules_version
 
 # "The listing will stay closed until Amazon approves it": a hold already in place, not a promise.
-_HOLD = re.compile(r"\b(will|won\W?t|shall|is not to be|are not to be)\b[^.!?]*\b(until|unless)\b", re.I)
+_HOLD = re.compile(
+    r"\b(will|won\W?t|shall|is not to be|are not to be)\b[^.!?]*\b(until|unless)\b"
+    r"|\b(will|shall) not be (resold|sold|shipped|sent|listed|relisted|used|returned|restocked|reused)\b",
+    re.I,
+)
 _CJK = re.compile(r"[\u3400-\u9fff\u3040-\u30ff\uac00-\ud7af]")
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 
@@ -50,18 +56,43 @@ def _in_sections(rule: Rule, letter: Letter, sentence: Sentence | None) -> bool:
     return "unsectioned" in rule.sections and not _has_named_sections(letter)
 
 
+def _matches(rule: Rule, letter: Letter) -> Iterator[re.Match]:
+    """Matches of the rule's patterns in text order; for quoted matches, overlapping ones dropped."""
+    found = []
+    present = letter.anchor_hits(rule.patterns[0].folded) if rule.patterns else {}
+    if rule.gate is not None and rule.gate.isdisjoint(present):
+        return  # no pattern of this rule can match: none of their anchors is in the letter
+    for pattern in rule.patterns:
+        # Run the pattern only around its anchors: the same matches, far less scanning.
+        offsets = offsets_for(pattern.anchors, present)
+        if offsets == []:
+            continue
+        view = letter.lowered if pattern.folded else letter.plain
+        if offsets is None or rule.scope == "match":
+            found.extend(pattern.regex.finditer(view))
+            continue
+        for start, end in letter.windows(offsets):
+            natural_end = end == len(letter.plain) or letter.plain[end] == "\n"
+            for m in pattern.regex.finditer(view, start, end):
+                if m.end() < end or natural_end:  # a match cut off by the window is not a match
+                    found.append(m)
+    found.sort(key=lambda m: (m.start(), -m.end()))
+    last_end = -1
+    for m in found:
+        if rule.scope == "match":
+            if m.start() < last_end:
+                continue
+            last_end = max(last_end, m.end())
+        yield m
+
+
 def _pattern_findings(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     seen: set[tuple[int, int]] = set()
-    for m in rule.pattern.finditer(letter.plain):
+    for m in _matches(rule, letter):
         if m.end() == m.start() and rule.scope != "match":
             continue
         sentence = letter.sentence_at(m.start())
         if rule.sections and not _in_sections(rule, letter, sentence):
-            continue
-        context = letter.plain[sentence.start : sentence.end] if sentence else m.group()
-        if rule.exceptions is not None and rule.exceptions.search(m.group() if rule.scope == "match" else context):
-            continue
-        if any(lex.has(group, context) for group in rule.unless):
             continue
         if rule.scope == "match" or sentence is None:
             start, end = m.start(), m.end()
@@ -69,9 +100,17 @@ def _pattern_findings(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Find
                 end -= 1
         else:
             start, end = _sentence_span(letter, sentence)
-        if (start, end) not in seen:
-            seen.add((start, end))
-            yield _finding(rule, letter.text, start, end)
+        if (start, end) in seen:
+            continue
+        seen.add((start, end))
+        ctx_start, ctx_end = (sentence.start, sentence.end) if sentence else (m.start(), m.end())
+        if rule.exceptions is not None and rule.exceptions.search(
+            m.group() if rule.scope == "match" else letter.plain[ctx_start:ctx_end]
+        ):
+            continue
+        if any(letter.has(lex, group, ctx_start, ctx_end) for group in rule.unless):
+            continue
+        yield _finding(rule, letter.text, start, end)
 
 
 # --- checks: where data alone is not enough ---------------------------------------------------------
@@ -85,7 +124,8 @@ def _has_named_sections(letter: Letter) -> bool:
 def _corrective_scope(letter: Letter) -> Callable[[Sentence], bool]:
     """Which sentences report corrective actions: the corrective section, or all text when unsectioned."""
     if any(s.name == "corrective_actions" for s in letter.sections):
-        return lambda s: s.section in ("corrective_actions", "combined")
+        # A claim of something done needs its proof wherever it stands, except in the root cause.
+        return lambda s: s.section in ("corrective_actions", "combined", "preventive_measures")
     if not _has_named_sections(letter):
         return lambda s: s.section is None
     return lambda s: False
@@ -98,7 +138,7 @@ def check_unverified_action(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
             continue
         body = letter.plain[sentence.start : sentence.end]
         done = lex.search("done", body)
-        if done is None:
+        if done is None or letter_mod.word_count(body) < 3:  # "Signed" under a letter is not a claim
             continue
         promise = lex.search("future", body)
         if promise is not None and promise.start() < done.start():
@@ -130,7 +170,7 @@ def check_future_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[F
         reports, promises = _reports_and_promises(letter, lex, letter.sentences)
         if not reports:
             for s, body in promises:
-                if lex.has("commitment", body):
+                if lex.has("commitment", body) and lex.has("remedy", body):
                     yield _finding(rule, letter.text, *_sentence_span(letter, s))
         return
     for section in letter.sections:
@@ -246,14 +286,23 @@ def _merge(findings: list[Finding], superseded: set[str]) -> list[Finding]:
         if key not in best or severity_rank(f.severity) < severity_rank(best[key].severity):
             best[key] = f
     yielding = {r.id: r.yield_to for r in load_rules() if r.yield_to}
-    kept = [
-        f
-        for f in best.values()
-        if not any(
-            g.category in yielding.get(f.rule, ()) and f.start <= g.start and g.end <= f.end and g is not f
-            for g in best.values()
-        )
-    ]
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for f in best.values():
+        spans.setdefault(f.category, []).append((f.start, f.end))
+    for found in spans.values():
+        found.sort()
+
+    def contains_yielded(f: Finding) -> bool:
+        for category in yielding.get(f.rule, ()):
+            found = spans.get(category, [])
+            i = bisect_left(found, (f.start, -1))
+            while i < len(found) and found[i][0] <= f.end:
+                if found[i][1] <= f.end and found[i] != (f.start, f.end):
+                    return True
+                i += 1
+        return False
+
+    kept = [f for f in best.values() if not contains_yielded(f)]
     return sorted(kept, key=lambda f: (f.start, f.end, severity_rank(f.severity), f.category))
 
 
@@ -278,10 +327,16 @@ def run_rule(rule: Rule, letter: Letter) -> list[Finding]:
     return list(_pattern_findings(rule, letter, lexicon()))
 
 
-def rule_findings(text: str) -> tuple[Letter, list[Finding]]:
-    """The letter analysis and every rule finding, merged: the part both backends share."""
+def analyse(text: str) -> Letter:
+    """Read a letter and, when it has no headings, infer its sections from what its sentences say."""
     letter = letter_mod.read(text)
     letter.inferred = infer_sections(letter, lexicon())
+    return letter
+
+
+def rule_findings(text: str) -> tuple[Letter, list[Finding]]:
+    """The letter analysis and every rule finding, merged: the part both backends share."""
+    letter = analyse(text)
     found: list[Finding] = []
     superseded: set[str] = set()
     for rule in load_rules():

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from . import corpus
+from .anchors import lowered
 
 _HTML_SIGN = re.compile(r"<\s*/?\s*(p|div|br|html|body|span|li|ul|ol|table|td|tr|font|b|strong|h[1-6])\b[^<>]*>", re.I)
 _HTML_BLOCK = re.compile(r"<(style|script|head)\b.*?</\1\s*>|<!--.*?-->|<![^<>]*>", re.I | re.S)
@@ -47,6 +48,10 @@ _ABBREVIATIONS = frozenset(
     "sep sept oct nov dec u.s u.k p.s a.m p.m".split()
 )
 _TRAILING_PUNCT = ".。;；,，:："
+# Text with no sentence ends (a pasted table, 1 MB on one line) is cut into pieces of at most this
+# many characters, at a clause break or a space, so that every check works on a bounded span.
+MAX_SENTENCE = 600
+_CLAUSE_BREAK = re.compile(r"[,;，；]\s|\s")
 
 
 @dataclass(frozen=True)
@@ -73,9 +78,14 @@ class Section:
     body_end: int
 
     def has_content(self, plain: str) -> bool:
-        body = plain[self.body_start : self.body_end]
-        body = "\n".join(LIST_MARKER.sub("", line) for line in body.split("\n"))
-        return len(_WORD.findall(body)) >= 2
+        """A written line under the heading: five words or a finished sentence, so that a bare
+        signature ("Wang Fang, Warehouse Lead") or empty numbering does not count."""
+        for line in plain[self.body_start : self.body_end].split("\n"):
+            line = LIST_MARKER.sub("", line).strip()
+            words = len(_WORD.findall(line))
+            if words >= 5 or (words >= 2 and line.endswith((".", "!", "?", "。", "！", "？"))):
+                return True
+        return False
 
 
 @dataclass
@@ -88,6 +98,57 @@ class Letter:
     sentences: list[Sentence] = field(default_factory=list)
     # For a letter without section headings: which sections its sentences supply, judged by content.
     inferred: dict[str, bool] | None = None
+    _starts: list[int] | None = field(default=None, repr=False)
+    _memo: dict = field(default_factory=dict, repr=False)
+
+    def has(self, lex, group: str, start: int, end: int) -> bool:
+        """Whether the plain text at start:end matches a lexicon group; remembered per letter."""
+        key = (group, start, end)
+        if key not in self._memo:
+            self._memo[key] = lex.has(group, self.plain[start:end])
+        return self._memo[key]
+
+    @property
+    def lowered(self) -> str:
+        """The plain view in lower case, same offsets, for anchor look-ups."""
+        if "lowered" not in self._memo:
+            self._memo["lowered"] = lowered(self.plain)
+        return self._memo["lowered"]
+
+    def anchor_hits(self, folded: bool) -> dict[str, list[int]]:
+        """Every rule anchor found in this letter (lower-case view or exact text), computed once."""
+        key = ("anchors", folded)
+        if key not in self._memo:
+            from .rules import anchor_indexes
+
+            index = anchor_indexes()[0 if folded else 1]
+            self._memo[key] = index.scan(self.lowered if folded else self.plain)
+        return self._memo[key]
+
+    def windows(self, offsets: list[int], radius: int = 300) -> list[tuple[int, int]]:
+        """Merged spans around the given offsets: `radius` characters either side, widened to the
+        nearest line break within another `radius`, so a span rarely cuts a sentence."""
+        plain, size = self.plain, len(self.plain)
+        spans: list[tuple[int, int]] = []
+        for o in sorted(set(offsets)):
+            lo, hi = max(0, o - radius), min(size, o + radius)
+            if spans and lo <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], hi))
+            else:
+                spans.append((lo, hi))
+        widened = []
+        for lo, hi in spans:
+            if lo > 0:
+                brk = plain.rfind("\n", max(0, lo - radius), lo)
+                lo = brk + 1 if brk >= 0 else max(0, lo - radius)
+            if hi < size:
+                brk = plain.find("\n", hi, min(size, hi + radius))
+                hi = brk if brk >= 0 else min(size, hi + radius)
+            if widened and lo <= widened[-1][1]:
+                widened[-1] = (widened[-1][0], max(widened[-1][1], hi))
+            else:
+                widened.append((lo, hi))
+        return widened
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column of an offset."""
@@ -95,8 +156,9 @@ class Letter:
         return line + 1, offset - self.line_starts[line] + 1
 
     def sentence_at(self, offset: int) -> Sentence | None:
-        starts = [s.start for s in self.sentences]
-        i = bisect_right(starts, offset) - 1
+        if self._starts is None or len(self._starts) != len(self.sentences):
+            self._starts = [s.start for s in self.sentences]
+        i = bisect_right(self._starts, offset) - 1
         if i >= 0 and self.sentences[i].start <= offset < max(self.sentences[i].end, self.sentences[i].start + 1):
             return self.sentences[i]
         return None
@@ -199,7 +261,7 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
         whole_words = word_count(whole)
         candidate, body_start = None, None
         ends_like_heading = bool(re.search(r"[:：?？]\s*[*_]*\s*$", rest)) or (
-            whole_words <= 6 and not whole.endswith((".", "。"))
+            whole_words <= 10 and not whole.endswith((".", "。"))
         )
         if whole and whole_words <= 14 and ends_like_heading:
             candidate, body_start = whole, end
@@ -257,6 +319,18 @@ def _split_sentences(plain: str, start: int, end: int) -> list[tuple[int, int]]:
         cursor = stop
     if cursor < end:
         spans.append((cursor, end))
+    bounded = []
+    for a, b in spans:
+        while b - a > MAX_SENTENCE:
+            window = plain[a + MAX_SENTENCE // 2 : a + MAX_SENTENCE]
+            breaks = [m.end() for m in _CLAUSE_BREAK.finditer(window) if m.group()[0] in ",;，；"]
+            if not breaks:
+                breaks = [m.end() for m in _CLAUSE_BREAK.finditer(window)]
+            cut = a + MAX_SENTENCE // 2 + (breaks[-1] if breaks else len(window))
+            bounded.append((a, cut))
+            a = cut
+        bounded.append((a, b))
+    spans = bounded
     trimmed = []
     for a, b in spans:
         piece = plain[a:b]
@@ -276,15 +350,16 @@ def read(text: str) -> Letter:
     letter = Letter(text=text, plain=plain, line_starts=line_starts, headings=headings)
     letter.sections = _sections(plain, headings)
     heading_ranges = [(h.start, h.body_start) for h in headings if not h.inferred]
+    range_starts = [r[0] for r in heading_ranges]
     owner_index = 0
     current: str | None = None
     for i, line_start in enumerate(line_starts):
         line_end = line_starts[i + 1] - 1 if i + 1 < len(line_starts) else len(plain)
         for a, b in _split_sentences(plain, line_start, line_end):
             # Skip the heading text itself; keep the body of an inline heading ("Root cause: we ...").
-            inside = [r for r in heading_ranges if r[0] <= a < r[1]]
-            if inside:
-                a = max(a, inside[0][1])
+            j = bisect_right(range_starts, a) - 1
+            if j >= 0 and a < heading_ranges[j][1]:
+                a = heading_ranges[j][1]
                 if a >= b:
                     continue
                 while a < b and plain[a].isspace():

@@ -1,0 +1,171 @@
+"""Literal anchors of a regular expression: fixed strings that any match must contain.
+
+The critic has many rules of many patterns, and most cannot match a given letter at all. Looking
+for a few substrings is far cheaper than running a pattern, so a pattern whose anchors are absent is
+skipped. Anchors are derived from the pattern itself, never written by hand, so they cannot drift
+from it. The answer is a conjunction of disjunctions: for every set, some string of it occurs in the
+match. When nothing can be proven (the pattern may match without fixed text), the answer is empty
+and the pattern always runs.
+"""
+
+from __future__ import annotations
+
+import re
+from re import _constants as C  # noqa: N812 - the parser's opcode names
+from re import _parser
+
+Anchors = tuple[frozenset[str], ...]
+MIN_ANCHOR = 3  # a string as short as "a" filters nothing (two characters suffice for Chinese)
+MAX_SETS = 4
+_REPEATS = tuple(op for op in (C.MAX_REPEAT, C.MIN_REPEAT, getattr(C, "POSSESSIVE_REPEAT", None)) if op)
+
+
+def _selective(s: str) -> bool:
+    return len(s) >= MIN_ANCHOR or (len(s) >= 2 and any(ord(c) > 127 for c in s))
+
+
+def _quality(group: frozenset[str]) -> tuple[int, int]:
+    return (min(len(s) for s in group), -len(group))
+
+
+def _required(items, fold: bool) -> list[frozenset[str]] | None:
+    """Sets of strings that every match of this sequence contains one of; None if unknowable."""
+    required: list[frozenset[str]] = []
+    run: list[str] = []
+
+    def close_run() -> None:
+        if run:
+            required.append(frozenset({"".join(run)}))
+            run.clear()
+
+    for op, av in items:
+        if op is C.LITERAL:
+            char = chr(av)
+            run.append(char.lower() if len(char.lower()) == 1 and fold else char)
+            continue
+        close_run()
+        if op is C.SUBPATTERN:
+            if not fold and av[1] & re.IGNORECASE:
+                return None  # "(?i:...)" inside a case-sensitive pattern: the fixed text is unknown
+            inner = _required(av[-1], fold)
+            if inner is None:
+                return None
+            required.extend(inner)
+        elif op is C.BRANCH:
+            union: set[str] = set()
+            for branch in av[1]:
+                inner = _required(branch, fold)
+                usable = [g for g in inner or [] if all(_selective(s) for s in g)]
+                if not usable:
+                    union = set()
+                    break
+                union |= max(usable, key=_quality)
+            if union:
+                required.append(frozenset(union))
+        elif op in _REPEATS and av[0] >= 1:
+            inner = _required(av[2], fold)
+            if inner is None:
+                return None
+            required.extend(inner)
+    close_run()
+    return required
+
+
+def has_upper(pattern: str) -> bool:
+    """Whether the pattern spells an ASCII upper-case letter (a literal, or a class such as [A-Z])."""
+
+    def walk(items) -> bool:
+        for op, av in items:
+            if op is C.LITERAL and 65 <= av <= 90:
+                return True
+            if op is C.IN:
+                for kind, value in av:
+                    if kind is C.LITERAL and 65 <= value <= 90:
+                        return True
+                    if kind is C.RANGE and value[0] <= 90 and value[1] >= 65:
+                        return True
+            if op is C.SUBPATTERN and walk(av[-1]):
+                return True
+            if op is C.BRANCH and any(walk(b) for b in av[1]):
+                return True
+            if op in _REPEATS and walk(av[2]):
+                return True
+            if op in (C.ASSERT, C.ASSERT_NOT) and walk(av[1]):
+                return True
+        return False
+
+    try:
+        return walk(list(_parser.parse(pattern)))
+    except re.error:
+        return True
+
+
+def anchors(pattern: str, flags: int = 0) -> Anchors:
+    """The anchor sets of a pattern (lower case when `flags` has IGNORECASE); empty if none."""
+    fold = bool(flags & re.IGNORECASE)
+    try:
+        parsed = _parser.parse(pattern, flags)
+    except re.error:
+        return ()
+    found = _required(list(parsed), fold) or []
+    usable = sorted({g for g in found if all(_selective(s) for s in g)}, key=_quality, reverse=True)
+    return tuple(usable[:MAX_SETS])
+
+
+def lowered(text: str) -> str:
+    """`text` in lower case with every offset kept (characters whose lower case is longer stay as they are)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+def may_match(anchor_sets: Anchors, haystack: str) -> bool:
+    """Whether a pattern with these anchors can match the text (always True without anchors)."""
+    return all(any(a in haystack for a in group) for group in anchor_sets)
+
+
+class AnchorIndex:
+    """Finds every anchor of every pattern in one pass over a letter (Aho-Corasick when the
+    `ahocorasick` package is there, else one substring search per anchor)."""
+
+    def __init__(self, anchor_strings: set[str]):
+        self.strings = sorted(anchor_strings)
+        self._automaton = None
+        try:
+            import ahocorasick
+        except ImportError:  # still correct, only slower
+            return
+        if self.strings:
+            automaton = ahocorasick.Automaton()
+            for s in self.strings:
+                automaton.add_word(s, s)
+            automaton.make_automaton()
+            self._automaton = automaton
+
+    def scan(self, haystack: str) -> dict[str, list[int]]:
+        """Start offsets of each anchor found in `haystack`."""
+        found: dict[str, list[int]] = {}
+        if self._automaton is not None:
+            for end, s in self._automaton.iter(haystack):
+                found.setdefault(s, []).append(end - len(s) + 1)
+            return found
+        for s in self.strings:
+            i = haystack.find(s)
+            while i >= 0:
+                found.setdefault(s, []).append(i)
+                i = haystack.find(s, i + 1)
+        return found
+
+
+def offsets_for(anchor_sets: Anchors, found: dict[str, list[int]]) -> list[int] | None:
+    """Where the pattern's most selective anchors stand; None without anchors; [] if it cannot match."""
+    if not anchor_sets:
+        return None
+    for group in anchor_sets:
+        for a in group:
+            if a in found:
+                break
+        else:
+            return []
+    return [o for a in anchor_sets[0] for o in found.get(a, ())]

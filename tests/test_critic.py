@@ -1,0 +1,185 @@
+"""Behaviour of the offline critic on whole letters: spans, sections, score and verdict."""
+
+import pytest
+
+from pipeline import critique
+from pipeline.evaluation import load_letters
+
+STRONG = """Dear Seller Performance Team,
+
+Root Cause
+Our handling time in Seller Central was set to 1 day, but our carrier, YunExpress, collects parcels only at 3 pm, so
+orders placed after noon were always handed over on day 2. We did not compare the setting with the pickup schedule.
+We checked all 14 late orders named in the notice (e.g. 112-3344556-7788990) against our shipping log on 2026-03-14.
+
+Corrective Actions
+1. On 2026-03-15 our warehouse lead, Wang Fang, changed the handling time for all 212 SKUs from 1 to 2 days (screenshot, Attachment 1).
+2. On 2026-03-16 we moved all orders to Amazon Buy Shipping, which confirms shipment when the label is bought (Attachment 2).
+3. On 2026-03-17 all 6 warehouse staff completed a 1-hour session on the new cut-off (sign-in sheet, Attachment 3).
+
+Preventive Measures
+1. From 2026-03-18 Wang Fang checks the late shipment report in Seller Central every Monday; above 2% she reviews each late order within 24 hours.
+2. Every quarter our operations manager, Li Na, compares the handling time with the carrier's pickup times and signs the check in our shipping log.
+3. From 2026-04-01 orders received after 12 pm are packed the same day and handed to YunExpress at the 3 pm pickup.
+
+We respectfully request reinstatement of our selling privileges.
+Wang Fang, Warehouse Lead
+"""
+
+
+def _spans_exact(text, result):
+    for f in result.findings:
+        assert 0 <= f.start <= f.end <= len(text)
+        assert text[f.start : f.end] == f.quote
+
+
+def test_strong_letter_is_ready():
+    result = critique(STRONG)
+    assert result.findings == [], [f.rule for f in result.findings]
+    assert result.sections.model_dump() == {"root_cause": True, "corrective_actions": True, "preventive_measures": True}
+    assert (result.score, result.verdict) == (100, "ready")
+
+
+def test_weak_lines_are_found_at_their_place():
+    text = STRONG.replace(
+        "We respectfully request", "We will try our best to ship faster. Please give us one more chance. We respectfully request"
+    )
+    result = critique(text)
+    _spans_exact(text, result)
+    by_rule = {f.rule: f for f in result.findings}
+    assert by_rule["vague.best-effort"].quote == "We will try our best to ship faster"
+    assert by_rule["emotional_appeal.begging"].quote == "Please give us one more chance"
+    assert result.verdict == "needs_work"
+
+
+def test_carrier_named_in_an_owned_root_cause_is_not_blame():
+    assert not [f for f in critique(STRONG).findings if f.category == "blame_shifting"]
+    blamed = critique(STRONG.replace("We did not compare the setting with the pickup schedule.", "The carrier was late."))
+    assert [f.quote for f in blamed.findings if f.category == "blame_shifting"] == ["The carrier was late"]
+
+
+@pytest.mark.parametrize(
+    "headings",
+    [
+        ("Root Cause", "Corrective Actions", "Preventive Measures"),
+        ("What went wrong", "Steps we have taken", "How we will prevent this"),
+        ("1. What caused the issue?", "2. What have we already done?", "3. How will we prevent it in the future?"),
+        ("**Root cause:**", "**Actions taken:**", "**Prevention:**"),
+        ("根本原因：", "整改措施：", "预防措施："),
+        ("I. The root cause of the problem", "II. Measures already completed", "III. Preventive measures"),
+        ("First, the reason of the problem:", "Second, the measures we have taken:", "Third, the measures for the future:"),
+    ],
+)
+def test_sections_recognised_whatever_the_headings(headings):
+    body = [
+        "Our handling time was set to 1 day, which our carrier could not meet.",
+        "On 2026-03-15 we changed the handling time to 2 days for all 212 SKUs.",
+        "Every Monday our warehouse lead checks the late shipment report.",
+    ]
+    text = "\n".join(f"{h}\n{b}\n" for h, b in zip(headings, body))
+    result = critique(text)
+    assert all(result.sections.model_dump().values()), result.section_spans
+    assert not [f for f in result.findings if f.category == "missing_section"]
+
+
+def test_inline_headings():
+    text = (
+        "Root cause: our handling time was set to 1 day.\nActions taken: on 2026-03-15 we set it to 2 days.\n"
+        "Prevention: every Monday our warehouse lead checks it."
+    )
+    assert all(critique(text).sections.model_dump().values())
+
+
+def test_heading_with_nothing_under_it_is_missing():
+    text = STRONG.split("Preventive Measures")[0] + "Preventive Measures\n1.\n2.\n\nWang Fang, Warehouse Lead\n"
+    result = critique(text)
+    missing = [f for f in result.findings if f.category == "missing_section"]
+    assert [(f.rule, f.quote) for f in missing] == [("missing_section.preventive_measures", "Preventive Measures")]
+    assert result.sections.preventive_measures is False
+    assert result.verdict == "not_ready"
+    assert {f.quote for f in result.findings if f.rule == "placeholder.empty-item"} == {"1.", "2."}
+
+
+def test_missing_sections_are_whole_letter_findings():
+    text = "We are sorry about the late shipments. We have fixed the problem and it will not happen again."
+    result = critique(text)
+    missing = {f.rule for f in result.findings if f.category == "missing_section"}
+    assert missing == {"missing_section.root_cause", "missing_section.preventive_measures"}
+    assert all((f.start, f.end, f.quote) == (0, 0, "") for f in result.findings if f.category in ("missing_section", "length"))
+
+
+def test_letter_without_headings_is_judged_by_content():
+    text = (
+        "Our late shipments happened because our handling time was set to 1 day. "
+        "On 2026-03-15 we changed it to 2 days for all 212 SKUs (screenshot attached). "
+        "From now on our warehouse lead checks the late shipment report every Monday."
+    )
+    assert all(critique(text).sections.model_dump().values())
+
+
+def test_placeholders_are_quoted_exactly():
+    text = STRONG.replace("Wang Fang, Warehouse Lead\n", "[Your Name]\n").replace("on 2026-03-14", "on XXX")
+    quotes = [f.quote for f in critique(text).findings if f.category == "placeholder"]
+    assert quotes == ["XXX", "[Your Name]"]
+
+
+def test_html_pasted_from_email_keeps_offsets():
+    html = (
+        "<html><body><p><b>Root cause:</b> our handling time was set to 1 day.</p>"
+        "<p><b>Corrective actions:</b></p><ul><li>We have trained our staff.</li></ul>"
+        "<p><b>Preventive measures:</b></p><p>We will do our best&nbsp;to ship on time.</p></body></html>"
+    )
+    result = critique(html)
+    _spans_exact(html, result)
+    quotes = {f.rule: f.quote for f in result.findings}
+    assert quotes["missing_evidence.unverified-action"] == "We have trained our staff"
+    assert quotes["vague.best-effort"] == "We will do our best&nbsp;to ship on time"
+    assert all(result.sections.model_dump().values())
+
+
+def test_chinese_text_left_in_an_english_letter():
+    text = STRONG.replace("We respectfully request", "这里以后再改。 We respectfully request")
+    found = [f for f in critique(text).findings if f.category == "language"]
+    assert [(f.rule, f.quote) for f in found] == [("language.foreign-passage", "这里以后再改。")]
+
+
+def test_letter_in_chinese_is_one_whole_letter_finding():
+    text = "根本原因：我们的处理时间设置为1天，但是承运商需要2天。\n整改措施：2026年3月16日我们把处理时间改为2天。\n预防措施：仓库主管每周一检查设置。"
+    found = [f for f in critique(text).findings if f.category == "language"]
+    assert [f.rule for f in found] == ["language.not-english"]
+
+
+def test_score_is_deterministic_and_explained():
+    text = STRONG.replace("We respectfully request", "We will pay more attention. We beg you. We respectfully request")
+    first, second = critique(text), critique(text)
+    assert first == second
+    assert first.score == 100 - sum(d.points for d in first.deductions)
+    assert sum(d.count for d in first.deductions) == len(first.findings)
+    assert {d.rule for d in first.deductions} == {f.rule for f in first.findings}
+
+
+def test_repeated_findings_of_one_rule_are_capped():
+    line = "We will do our best.\n"
+    text = STRONG.replace("We respectfully request", line * 10 + "We respectfully request")
+    result = critique(text)
+    best = [d for d in result.deductions if d.rule == "vague.best-effort"][0]
+    assert best.count == 10 and best.points == 36
+
+
+def test_verdicts():
+    assert critique(STRONG).verdict == "ready"
+    assert critique(STRONG.replace("Wang Fang, Warehouse Lead", "[Your Name]")).verdict == "not_ready"
+    weak = STRONG.replace("We respectfully request", "We will improve our service. We respectfully request")
+    assert critique(weak).verdict in ("ready", "needs_work")
+    assert critique(weak).score < 100
+
+
+def test_every_dev_letter_gives_exact_spans(root):
+    for path in sorted((root / "evals" / "critic").glob("*.toml")):
+        for item in load_letters(path):
+            _spans_exact(item.text, critique(item.text))
+
+
+def test_critique_rejects_non_text():
+    with pytest.raises(TypeError):
+        critique(b"bytes")  # type: ignore[arg-type]
