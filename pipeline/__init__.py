@@ -1,6 +1,8 @@
 """POA writer and reviewer: the pipeline every interface (CLI, app, evals) calls."""
 
 from .critic import critique
-from .models import Critique, Finding, Sections
+from .drafter import draft, questions
+from .models import Critique, Draft, Facts, Finding, Notice, Sections
+# NOTICE_PENDING from .notice import parse_notice
 
-__all__ = ["critique", "Critique", "Finding", "Sections"]
+__all__ = ["critique", "draft", "parse_notice", "questions", "Critique", "Draft", "Facts", "Finding", "Notice", "Sections"]

@@ -1,4 +1,4 @@
-"""The `poa` command line: `poa critique FILE [--format text|json] [--fail-on SEVERITY]`."""
+"""The `poa` command line: critique a letter, read a notice, list the evidence questions, draft a POA."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from .critic import critique
 from .inputs import InputError, read_text
 from .letter import read as read_letter
-from .models import SEVERITIES, Critique
+from pydantic import ValidationError
+
+from .models import SEVERITIES, Critique, Facts, Notice, Question
 
 _COLOURS = {"high": "31", "medium": "33", "low": "36", "dim": "2", "bold": "1", "ok": "32"}
 
@@ -77,6 +79,137 @@ def _critique_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dump(model) -> None:
+    json.dump(model.model_dump(mode="json") if hasattr(model, "model_dump") else model, sys.stdout,
+              ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _read_notice(command: str, source: str) -> Notice | None:
+    from .notice import parse_notice  # the reader's patterns load on first use
+
+    try:
+        text = read_text(source)
+    except InputError as exc:
+        print(f"poa {command}: {exc}", file=sys.stderr)
+        return None
+    return parse_notice(text)
+
+
+def _read_facts(source: str | None) -> Facts | None:
+    if source is None:
+        return Facts()
+    try:
+        data = json.loads(read_text(source))
+    except InputError as exc:
+        print(f"poa draft: {exc}", file=sys.stderr)
+        return None
+    except json.JSONDecodeError as exc:
+        print(f"poa draft: {source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", file=sys.stderr)
+        return None
+    try:
+        return Facts.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'facts'}: {e['msg']}" for e in exc.errors())
+        print(f"poa draft: {source} does not match the facts schema (see `poa schema facts`): {problems}", file=sys.stderr)
+        return None
+
+
+def format_notice(notice: Notice) -> str:
+    pct = f"{notice.confidence:.0%}"
+    others = ", ".join(f"{c.violation} {c.score:.0%}" for c in notice.candidates[1:4])
+    rows = [f"Violation:   {notice.violation} ({pct} sure)" + (f"; also possible: {others}" if others else "")]
+    for label, values in (
+        ("ASINs", notice.asins), ("Orders", notice.order_ids), ("Complaints", notice.complaint_ids),
+        ("Rights", notice.rights_ids), ("Documents", notice.requested_documents), ("Policies", notice.policies),
+        ("Dates", notice.dates),
+    ):
+        if values:
+            rows.append(f"{label + ':':<13}{', '.join(values)}")
+    for m in notice.metrics:
+        rows.append(f"{'Metric:':<13}{m.name} {m.value:g}%" + (f" (target {m.target})" if m.target else ""))
+    if notice.marketplace:
+        rows.append(f"{'Marketplace:':<13}{notice.marketplace}")
+    if notice.deadline_days is not None:
+        rows.append(f"{'Deadline:':<13}within {notice.deadline_days} days")
+    rows += [f"Note: {w}" for w in notice.warnings]
+    return "\n".join(rows) + "\n"
+
+
+def format_questions(items: list[Question], lang: str) -> str:
+    out = []
+    for i, q in enumerate(items, 1):
+        ask = q.ask_zh if lang == "zh" and q.ask_zh else q.ask
+        out.append(f"{i}. {ask}" + (f"   [{q.root_cause}]" if q.root_cause else ""))
+        for o in q.options:
+            label = o.label_zh if lang == "zh" and o.label_zh else o.label
+            out.append(f"     - {o.id}: {label}")
+        if q.proof:
+            out.append(f"     Proof: {q.proof}")
+        if q.example:
+            out.append(f"     Example: {q.example}")
+    return "\n".join(out) + "\n"
+
+
+def _notice_command(args: argparse.Namespace) -> int:
+    notice = _read_notice("notice", args.file)
+    if notice is None:
+        return 2
+    if args.format == "json":
+        _dump(notice)
+    else:
+        sys.stdout.write(format_notice(notice))
+    return 0
+
+
+def _questions_command(args: argparse.Namespace) -> int:
+    from .drafter import questions
+
+    notice = _read_notice("questions", args.notice)
+    if notice is None:
+        return 2
+    items = questions(notice)
+    if args.format == "json":
+        _dump([q.model_dump(mode="json") for q in items])
+    else:
+        sys.stdout.write(format_questions(items, args.lang))
+    return 0
+
+
+def _draft_command(args: argparse.Namespace) -> int:
+    from .drafter import draft
+
+    notice = _read_notice("draft", args.notice)
+    if notice is None:
+        return 2
+    facts = _read_facts(args.facts)
+    if facts is None:
+        return 2
+    try:
+        result = draft(notice, facts)
+    except KeyError as exc:  # a root cause id the playbook does not have
+        print(f"poa draft: {exc.args[0]}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        _dump(result)
+    elif args.format == "md":
+        sys.stdout.write(result.markdown)
+    else:
+        sys.stdout.write(result.text)
+        c = result.critique
+        print(
+            f"\n--- {result.stats.words} words, {result.stats.characters} characters; "
+            f"{len(result.open_slots)} facts still missing; critic: {c.score}/100, {c.verdict_reason}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _schema_command(args: argparse.Namespace) -> int:
+    _dump(Facts.model_json_schema())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="poa", description="Write and review Amazon Plans of Action, offline.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -87,6 +220,27 @@ def build_parser() -> argparse.ArgumentParser:
     crit.add_argument("--fail-on", choices=list(SEVERITIES), help="exit 1 when a finding at or above this severity exists")
     crit.add_argument("--color", choices=["auto", "always", "never"], default="auto", help="colour in text output")
     crit.set_defaults(run=_critique_command)
+
+    notice = commands.add_parser("notice", help="read an Amazon notice: violation, identifiers, metrics, deadline")
+    notice.add_argument("file", metavar="FILE", help="the notice as text, e-mail or HTML, or - for standard input")
+    notice.add_argument("--format", choices=["text", "json"], default="text")
+    notice.set_defaults(run=_notice_command)
+
+    ask = commands.add_parser("questions", help="the facts to gather for a notice, each with the proof it needs")
+    ask.add_argument("notice", metavar="NOTICE", help="the notice file, or -")
+    ask.add_argument("--format", choices=["text", "json"], default="text")
+    ask.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the questions in text output")
+    ask.set_defaults(run=_questions_command)
+
+    dr = commands.add_parser("draft", help="draft a Plan of Action from a notice and your facts")
+    dr.add_argument("notice", metavar="NOTICE", help="the notice file, or -")
+    dr.add_argument("--facts", metavar="FACTS.json", help="your answers (see `poa schema facts`)")
+    dr.add_argument("--format", choices=["text", "md", "json"], default="text")
+    dr.set_defaults(run=_draft_command)
+
+    schema = commands.add_parser("schema", help="print a JSON schema")
+    schema.add_argument("name", choices=["facts"])
+    schema.set_defaults(run=_schema_command)
     return parser
 
 

@@ -114,3 +114,176 @@ class Critique(BaseModel):
         """Findings at least as severe as `severity`."""
         limit = severity_rank(severity)
         return [f for f in self.findings if severity_rank(f.severity) <= limit]
+
+
+# --- notices ------------------------------------------------------------------------------------------
+
+VIOLATIONS: tuple[str, ...] = (
+    "order_defect_rate",
+    "late_shipment_rate",
+    "pre_fulfillment_cancel_rate",
+    "valid_tracking_rate",
+    "inauthentic",
+    "intellectual_property",
+    "restricted_products",
+    "related_accounts",
+    "condition_complaints",
+    "product_safety",
+    "listing_policy",
+    "review_manipulation",
+    "seller_code_of_conduct",
+    "other",
+)
+METRICS: tuple[str, ...] = VIOLATIONS[:4]
+
+DOCUMENTS: tuple[str, ...] = (
+    "invoices",
+    "supplier_contact",
+    "letter_of_authorization",
+    "test_report",
+    "certificate_of_conformity",
+    "safety_data_sheet",
+    "epa_registration",
+    "fda_registration",
+    "product_images",
+    "business_license",
+    "identity_document",
+    "utility_bill",
+    "bank_statement",
+    "tracking_details",
+    "retraction",
+    "plan_of_action",
+)
+
+
+class Candidate(BaseModel):
+    violation: str
+    score: float = Field(ge=0, le=1)
+
+
+class Metric(BaseModel):
+    """An account-health metric the notice states, value in percent."""
+
+    name: str  # one of METRICS
+    value: float
+    target: str = ""  # as a reviewer reads it: "under 1%", "above 95%"
+
+
+class Notice(BaseModel):
+    """What an Amazon notice alleges and asks for. Identifiers are exactly those in the text."""
+
+    violation: str  # one of VIOLATIONS ("other" when unsure)
+    confidence: float = Field(ge=0, le=1)
+    candidates: list[Candidate] = []
+    asins: list[str] = []
+    order_ids: list[str] = []
+    dates: list[str] = []  # ISO dates found in the notice, in order of appearance
+    metrics: list[Metric] = []
+    marketplace: str = ""  # lower-case domain such as "amazon.com", or "" when not stated
+    deadline_days: int | None = None
+    requested_documents: list[str] = []  # ids from DOCUMENTS
+    policies: list[str] = []
+    complaint_ids: list[str] = []
+    rights_ids: list[str] = []  # trademark, patent or copyright numbers as written
+    language: Literal["en", "zh"] = "en"
+    warnings: list[str] = []  # what the reader could not do, for the user to check
+
+
+# --- playbooks, questions, facts and drafts ------------------------------------------------------------
+
+
+class Option(BaseModel):
+    id: str
+    label: str
+    label_zh: str = ""
+
+
+class Question(BaseModel):
+    """One thing to ask the seller, with the proof Amazon will want for the answer."""
+
+    id: str
+    ask: str
+    ask_zh: str = ""
+    proof: str = ""
+    kind: Literal["choice", "text", "list"] = "text"
+    options: list[Option] = []
+    slot: str | None = None  # the playbook slot the answer fills
+    root_cause: str | None = None  # the root cause the question belongs to (None: every draft)
+    example: str = ""
+
+
+class ActionFact(BaseModel):
+    """A corrective action the seller has already taken."""
+
+    model_config = ConfigDict(extra="forbid")
+    what: str = Field(description="What was done, in the past tense: 'we removed the 3 ASINs from sale'")
+    date: str | None = Field(default=None, description="When it was completed, e.g. 2026-03-16")
+    evidence: str | None = Field(default=None, description="The proof a reviewer can check: screenshot, invoice number, report")
+
+
+class MeasureFact(BaseModel):
+    """A preventive measure now in place."""
+
+    model_config = ConfigDict(extra="forbid")
+    what: str = Field(description="The check or control: 'compares handling time with the carrier pickup time'")
+    owner: str | None = Field(default=None, description="Name and role of the person responsible")
+    frequency: str | None = Field(default=None, description="How often: 'every Monday', 'before each shipment'")
+    start: str | None = Field(default=None, description="From when, e.g. 2026-04-01")
+
+
+class Facts(BaseModel):
+    """The seller's answers to the evidence questions. Every field is optional; what is missing stays
+    a bracketed slot in the draft."""
+
+    model_config = ConfigDict(extra="forbid")
+    root_causes: list[str] = Field(default=[], description="Ids of the playbook root causes that apply")
+    what_happened: str | None = Field(default=None, description="What happened, when, and how you found the cause")
+    slots: dict[str, str] = Field(default={}, description="Answers to slot questions, by slot id")
+    actions: list[ActionFact] = Field(default=[], description="Further corrective actions already taken")
+    measures: list[MeasureFact] = Field(default=[], description="Further preventive measures in place")
+    signer: str | None = Field(default=None, description="Name and role of the person signing")
+    store: str | None = Field(default=None, description="Store or company name")
+
+
+class RootCauseItem(BaseModel):
+    id: str | None = None  # playbook root cause id, None for the seller's own words
+    text: str
+
+
+class ActionItem(BaseModel):
+    text: str
+    date: str | None = None
+    evidence: str | None = None
+    proof_needed: str = ""
+
+
+class MeasureItem(BaseModel):
+    text: str
+    owner: str | None = None
+    frequency: str | None = None
+    start: str | None = None
+    proof_needed: str = ""
+
+
+class POA(BaseModel):
+    root_causes: list[RootCauseItem]
+    corrective_actions: list[ActionItem]
+    preventive_measures: list[MeasureItem]
+
+
+class Draft(BaseModel):
+    """A Plan of Action drafted from a notice and the seller's facts, with its own critique."""
+
+    notice: Notice
+    playbook: str
+    poa: POA
+    text: str  # plain text for the Seller Central form
+    markdown: str
+    critique: Critique
+    questions: list[Question]
+    open_slots: list[str]  # facts still missing, as the bracketed labels in the letter
+    documents: list[str]  # what to attach
+    section_chars: dict[str, int]  # characters per section, for Seller Central's form fields
+    stats: TextStats
+    warnings: list[str] = []
+    backend: str = "offline"
