@@ -3,6 +3,6 @@
 from .critic import critique
 from .drafter import draft, questions
 from .models import Critique, Draft, Facts, Finding, Notice, Sections
-# NOTICE_PENDING from .notice import parse_notice
+from .notice import parse_notice
 
 __all__ = ["critique", "draft", "parse_notice", "questions", "Critique", "Draft", "Facts", "Finding", "Notice", "Sections"]

@@ -52,3 +52,18 @@ def read_text(source: str) -> str:
     if not text.strip():
         raise InputError(f"{name} is empty; there is nothing to check")
     return text
+
+
+MAX_PASTE = 200_000  # characters; a POA or a notice is a few thousand
+
+
+def paste_problem(text: str) -> str | None:
+    """Why pasted text cannot be used ("empty", "too_long", "binary"), or None when it can."""
+    if not text or not text.strip():
+        return "empty"
+    if len(text) > MAX_PASTE:
+        return "too_long"
+    controls = sum(1 for c in text[:10_000] if ord(c) < 32 and c not in "\n\r\t")
+    if "\x00" in text or controls > max(10, len(text[:10_000]) // 20):
+        return "binary"
+    return None

@@ -1,0 +1,358 @@
+"""The page: paste a notice and get a draft, or paste a POA and get a review. UI only; every
+decision is made in pipeline/."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pipeline import critique, draft, parse_notice, questions
+from pipeline.cases import CaseStore, StoreError, default_home
+from pipeline.export import to_docx, to_markdown
+from pipeline.i18n import LANGUAGES, category_labels, finding_text, t
+from pipeline.inputs import paste_problem
+from pipeline.models import VIOLATIONS, Facts
+from pipeline.playbooks import load_playbooks
+from pipeline.review import highlight_html, legend_html, section_texts
+
+S = "poa."  # session keys are namespaced
+
+
+def lang() -> str:
+    return st.session_state.get(S + "lang", "en")
+
+
+def tr(key: str, **values) -> str:
+    return t(key, lang(), **values)
+
+
+@st.cache_resource(show_spinner=False)
+def open_store(home: str) -> CaseStore:
+    return CaseStore(home)
+
+
+def store() -> CaseStore | None:
+    try:
+        return open_store(st.session_state.get(S + "home") or str(default_home()))
+    except StoreError as exc:
+        st.error(tr("store.error", error=str(exc)))
+        return None
+
+
+def guarded(action):
+    """Run a store action; a store problem is shown, never raised, and the typed text stays."""
+    try:
+        return action()
+    except StoreError as exc:
+        st.error(tr("store.error", error=str(exc)))
+        return None
+
+
+# --- sidebar ---------------------------------------------------------------------------------------------
+
+
+def sidebar() -> None:
+    with st.sidebar:
+        st.radio(tr("sidebar.language"), list(LANGUAGES), format_func=LANGUAGES.get, key=S + "lang", horizontal=True)
+        st.selectbox(tr("sidebar.backend"), ["offline"], key=S + "backend", help=tr("sidebar.backend_help"))
+        st.text_input(tr("sidebar.home"), value=str(default_home()), key=S + "home", help=tr("sidebar.home_help"))
+        st.divider()
+        st.subheader(tr("sidebar.cases"))
+        cases = store()
+        if cases is None:
+            return
+        summaries = guarded(cases.list) or []
+        if not summaries:
+            st.caption(tr("sidebar.no_cases"))
+        for case in summaries:
+            cols = st.columns([5, 1])
+            mode = tr(f"mode.{case.mode}")
+            if cols[0].button(f"{case.title} · {mode} · v{case.versions}", key=f"{S}open.{case.id}", use_container_width=True):
+                open_case(case.id)
+            if cols[1].button("✕", key=f"{S}delete.{case.id}", help=tr("sidebar.delete")):
+                guarded(lambda cid=case.id: cases.delete(cid))
+                for key in ("case.draft", "case.critique"):
+                    if st.session_state.get(S + key) == case.id:
+                        st.session_state.pop(S + key)
+                st.rerun()
+        current = st.session_state.get(S + "case.draft") or st.session_state.get(S + "case.critique")
+        if current:
+            exported = guarded(lambda: cases.export(current))
+            if exported:
+                st.download_button(tr("sidebar.export"), exported, file_name=f"poa-case-{current}.json",
+                                   mime="application/json", key=S + "export")
+        upload = st.file_uploader(tr("sidebar.import"), type=["json"], key=S + "import")
+        if upload is not None and st.session_state.get(S + "imported") != upload.file_id:
+            st.session_state[S + "imported"] = upload.file_id
+            new_id = guarded(lambda: cases.import_json(upload.getvalue().decode("utf-8", errors="replace")))
+            if new_id:
+                open_case(new_id)
+                st.success(tr("sidebar.imported"))
+
+
+def open_case(case_id: str) -> None:
+    cases = store()
+    case = guarded(lambda: cases.get(case_id)) if cases else None
+    if case is None:
+        return
+    st.session_state[S + f"case.{case.mode}"] = case.id
+    st.query_params["case"] = case.id
+    if case.mode == "draft":
+        st.session_state[S + "notice_text"] = case.notice_text
+        st.session_state[S + "notice"] = case.notice
+        st.session_state[S + "facts"] = case.facts or Facts()
+    else:
+        st.session_state[S + "letter_text"] = case.versions[-1].text if case.versions else ""
+    if case.versions:
+        st.session_state[S + f"edit.{case.id}"] = case.versions[-1].text
+    st.session_state[S + "tab"] = case.mode
+
+
+# --- review ------------------------------------------------------------------------------------------------
+
+
+def show_unsaved(text: str, result) -> None:
+    """When cases cannot be saved, still show the review of what was checked."""
+    labels = category_labels(lang())
+    st.metric(tr("review.score"), f"{result.score}/100")
+    st.markdown(highlight_html(text, result.findings, labels), unsafe_allow_html=True)
+    for f in result.findings:
+        message, suggestion = finding_text(f, lang())
+        with st.expander(f"{labels.get(f.category, f.category)} · {f.severity} · {f.quote[:90]}"):
+            st.markdown(f"**{tr('review.why')}** {message}")
+            st.markdown(f"**{tr('review.better')}** {suggestion}")
+
+
+def review(case_id: str) -> None:
+    cases = store()
+    case = guarded(lambda: cases.get(case_id)) if cases else None
+    if case is None or not case.versions:
+        return
+    latest = case.versions[-1]
+    result = latest.critique or critique(latest.text)
+    labels = category_labels(lang())
+    cols = st.columns(4)
+    cols[0].metric(tr("review.score"), f"{result.score}/100")
+    cols[1].metric(tr("review.verdict"), tr(f"verdict.{result.verdict}"))
+    cols[2].metric(tr("review.findings"), len(result.findings))
+    cols[3].metric(tr("review.version"), f"v{latest.number}")
+    st.caption(tr("review.backend", backend=latest.backend, words=result.stats.words, chars=result.stats.characters))
+    st.markdown(legend_html(labels), unsafe_allow_html=True)
+    st.markdown(highlight_html(latest.text, result.findings, labels), unsafe_allow_html=True)
+
+    st.subheader(tr("review.findings_title"))
+    if not result.findings:
+        st.success(tr("review.no_findings"))
+    for f in result.findings:
+        message, suggestion = finding_text(f, lang())
+        where = f"“{f.quote}”" if f.quote else tr("review.whole_letter")
+        with st.expander(f"{labels.get(f.category, f.category)} · {f.severity} · {where[:90]}"):
+            st.markdown(f"**{tr('review.why')}** {message}")
+            st.markdown(f"**{tr('review.better')}** {suggestion}")
+            st.caption(f.rule)
+    if result.deductions:
+        with st.expander(tr("review.score_detail")):
+            for d in result.deductions:
+                st.write(f"−{d.points} · {d.rule} ({d.count} × {d.severity})")
+
+    st.subheader(tr("review.sections"))
+    parts = section_texts(latest.text, result.section_spans)
+    for name in ("root_cause", "corrective_actions", "preventive_measures"):
+        body = parts.get(name, "")
+        st.text_area(f"{tr('section.' + name)} · {tr('review.chars', n=len(body))}", body, disabled=True,
+                     key=f"{S}section.{case_id}.{latest.number}.{name}", height=110)
+
+    st.subheader(tr("review.edit"))
+    edit_key = S + f"edit.{case_id}"
+    if edit_key not in st.session_state:
+        st.session_state[edit_key] = latest.text
+    st.text_area(tr("review.edit_label"), key=edit_key, height=320)
+    if st.button(tr("review.recheck"), key=S + f"recheck.{case_id}", type="primary"):
+        text = st.session_state[edit_key]
+        problem = paste_problem(text)
+        if problem:
+            st.error(tr("input." + problem))
+        else:
+            with st.spinner(tr("review.checking")):
+                checked = critique(text)
+            guarded(lambda: cases.add_version(case_id, text, checked, "edit"))
+            st.rerun()
+
+    st.subheader(tr("review.download"))
+    cols = st.columns(3)
+    cols[0].download_button(".txt", latest.text, file_name="plan-of-action.txt", mime="text/plain", key=S + "dl.txt")
+    cols[1].download_button(".md", to_markdown(latest.text), file_name="plan-of-action.md", mime="text/markdown",
+                            key=S + "dl.md")
+    cols[2].download_button(".docx", to_docx(latest.text), file_name="plan-of-action.docx", key=S + "dl.docx",
+                            mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+
+
+# --- draft from a notice -------------------------------------------------------------------------------------
+
+
+def ensure_case(mode: str) -> str | None:
+    key = S + f"case.{mode}"
+    if not st.session_state.get(key):
+        cases = store()
+        case_id = guarded(lambda: cases.create(mode)) if cases else None
+        if case_id is None:
+            return None
+        st.session_state[key] = case_id
+        st.query_params["case"] = case_id
+    return st.session_state[key]
+
+
+def save_notice_text() -> None:
+    """Keep what was pasted even before it is read: a refresh must not lose it."""
+    text = st.session_state.get(S + "notice_text", "")
+    if text.strip():
+        case_id = ensure_case("draft")
+        cases = store()
+        if case_id and cases:
+            guarded(lambda: cases.save_notice(case_id, text, st.session_state.get(S + "notice")))
+
+
+def draft_tab() -> None:
+    st.text_area(tr("draft.paste"), key=S + "notice_text", height=220, on_change=save_notice_text,
+                 placeholder=tr("draft.paste_placeholder"))
+    if st.button(tr("draft.read"), key=S + "read", type="primary"):
+        text = st.session_state.get(S + "notice_text", "")
+        problem = paste_problem(text)
+        if problem:
+            st.error(tr("input." + problem))
+        else:
+            with st.spinner(tr("draft.reading")):
+                notice = parse_notice(text)
+            st.session_state[S + "notice"] = notice
+            case_id = ensure_case("draft")
+            cases = store()
+            if case_id and cases:
+                guarded(lambda: cases.save_notice(case_id, text, notice))
+                guarded(lambda: cases.rename(case_id, f"{notice.violation} · {', '.join(notice.asins[:2]) or case_id}"))
+    notice = st.session_state.get(S + "notice")
+    if notice is None:
+        return
+    books = load_playbooks()
+    st.subheader(tr("draft.alleged"))
+    if notice.warnings:
+        for w in notice.warnings:
+            st.warning(w)
+    cols = st.columns([3, 1])
+    index = VIOLATIONS.index(notice.violation) if notice.violation in VIOLATIONS else VIOLATIONS.index("other")
+    chosen = cols[0].selectbox(
+        tr("draft.violation"), VIOLATIONS, index=index, key=S + "violation",
+        format_func=lambda v: books[v].title_zh if lang() == "zh" and books[v].title_zh else books[v].title,
+    )
+    cols[1].metric(tr("draft.confidence"), f"{notice.confidence:.0%}")
+    asins = st.text_input(tr("draft.asins"), ", ".join(notice.asins), key=S + "asins")
+    orders = st.text_input(tr("draft.orders"), ", ".join(notice.order_ids), key=S + "orders")
+    details = []
+    for m in notice.metrics:
+        details.append(f"{m.name}: {m.value:g}%" + (f" ({m.target})" if m.target else ""))
+    if notice.deadline_days is not None:
+        details.append(tr("draft.deadline", days=notice.deadline_days))
+    if notice.marketplace:
+        details.append(notice.marketplace)
+    if notice.requested_documents:
+        details.append(tr("draft.documents") + ": " + ", ".join(notice.requested_documents))
+    if details:
+        st.caption(" · ".join(details))
+    corrected = notice.model_copy(update={
+        "violation": chosen,
+        "asins": [a.strip() for a in asins.split(",") if a.strip()],
+        "order_ids": [o.strip() for o in orders.split(",") if o.strip()],
+    })
+
+    st.subheader(tr("draft.questions"))
+    facts = st.session_state.get(S + "facts") or Facts()
+    book = books[corrected.violation]
+    items = questions(corrected, facts)
+    choice = items[0]
+    options = [o.id for o in choice.options]
+    labels = {o.id: (o.label_zh if lang() == "zh" and o.label_zh else o.label) for o in choice.options}
+    picked = st.multiselect(choice.ask_zh if lang() == "zh" else choice.ask, options,
+                            default=[r for r in facts.root_causes if r in options] or options[:1],
+                            format_func=labels.get, key=S + "root_causes", help=choice.proof)
+    with st.form(S + "facts_form"):
+        what = st.text_area(tr("draft.what_happened"), facts.what_happened or "", key=S + "what_happened")
+        slots = {}
+        for q in questions(corrected, Facts(root_causes=picked)):
+            if not q.slot:
+                continue
+            ask = q.ask_zh if lang() == "zh" and q.ask_zh else q.ask
+            slots[q.slot] = st.text_input(ask, facts.slots.get(q.slot, ""), key=S + f"slot.{q.slot}",
+                                          help=tr("draft.proof", proof=q.proof), placeholder=q.example)
+        signer = st.text_input(tr("draft.signer"), facts.signer or "", key=S + "signer")
+        store_name = st.text_input(tr("draft.store"), facts.store or "", key=S + "store")
+        submitted = st.form_submit_button(tr("draft.make"), type="primary")
+    if submitted:
+        new_facts = Facts(root_causes=picked, what_happened=what or None,
+                          slots={k: v for k, v in slots.items() if v.strip()}, signer=signer or None,
+                          store=store_name or None, actions=facts.actions, measures=facts.measures)
+        st.session_state[S + "facts"] = new_facts
+        with st.spinner(tr("draft.drafting")):
+            result = draft(corrected, new_facts)
+        case_id = ensure_case("draft")
+        cases = store()
+        if result.open_slots:
+            st.session_state[S + "flash"] = tr("draft.open_slots", n=len(result.open_slots))
+        if case_id and cases:
+            guarded(lambda: cases.save_notice(case_id, st.session_state.get(S + "notice_text", ""), corrected))
+            guarded(lambda: cases.save_facts(case_id, new_facts))
+            if guarded(lambda: cases.add_version(case_id, result.text, result.critique, "draft")):
+                st.session_state[S + f"edit.{case_id}"] = result.text
+                st.rerun()
+        st.session_state[S + "unsaved.draft"] = (result.text, result.critique)
+    if st.session_state.get(S + "flash"):
+        st.info(st.session_state.pop(S + "flash"))
+    case_id = st.session_state.get(S + "case.draft")
+    if case_id:
+        review(case_id)
+    elif st.session_state.get(S + "unsaved.draft"):
+        show_unsaved(*st.session_state[S + "unsaved.draft"])
+
+
+# --- critique a POA ---------------------------------------------------------------------------------------------
+
+
+def critique_tab() -> None:
+    st.text_area(tr("critique.paste"), key=S + "letter_text", height=260, placeholder=tr("critique.paste_placeholder"))
+    if st.button(tr("critique.check"), key=S + "check", type="primary"):
+        text = st.session_state.get(S + "letter_text", "")
+        problem = paste_problem(text)
+        if problem:
+            st.error(tr("input." + problem))
+        else:
+            with st.spinner(tr("review.checking")):
+                result = critique(text)
+            case_id = ensure_case("critique")
+            cases = store()
+            if case_id and cases and guarded(lambda: cases.add_version(case_id, text, result, "critique")):
+                st.session_state[S + f"edit.{case_id}"] = text
+                st.rerun()  # the sidebar lists the case at once
+            st.session_state[S + "unsaved.critique"] = (text, result)
+    unsaved = st.session_state.get(S + "unsaved.critique")
+    if unsaved and not st.session_state.get(S + "case.critique"):
+        show_unsaved(*unsaved)
+    case_id = st.session_state.get(S + "case.critique")
+    if case_id:
+        review(case_id)
+
+
+def main() -> None:
+    st.set_page_config(page_title="POA writer", page_icon="📝", layout="wide")
+    if S + "restored" not in st.session_state:
+        st.session_state[S + "restored"] = True
+        wanted = st.query_params.get("case")
+        if wanted:
+            open_case(wanted)  # a refresh reopens the case in the address bar
+    sidebar()
+    st.title(tr("app.title"))
+    st.caption(tr("app.subtitle"))
+    draft_box, critique_box = st.tabs([tr("tab.draft"), tr("tab.critique")])
+    with draft_box:
+        draft_tab()
+    with critique_box:
+        critique_tab()
+
+
+main()

@@ -1,0 +1,141 @@
+"""The page, run in-process with Streamlit's AppTest: both workflows, the case store, bad input."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+NOTICE = (
+    "Hello,\n\nWe are reaching out because your Order Defect Rate is 2.35% (target: under 1%).\n"
+    "ASIN: B07PQRS123\nOrder ID: 112-3344556-7788990\n\nPlease send a plan of action within 17 days.\n"
+)
+WEAK = (
+    "Root cause:\nThe carrier was late.\nCorrective actions:\nWe have trained our staff.\n"
+    "Preventive measures:\nWe will do our best.\n"
+)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("POA_HOME", str(tmp_path / "poa-home"))
+    return tmp_path / "poa-home"
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def new_app() -> AppTest:
+    return run(AppTest.from_file(APP, default_timeout=60))
+
+
+def click(at: AppTest, widget) -> AppTest:
+    widget.click()
+    return run(at)
+
+
+def submit_facts(at: AppTest) -> AppTest:
+    return click(at, next(b for b in at.button if "facts_form" in (b.key or "")))
+
+
+def test_draft_from_a_notice_end_to_end(home):
+    at = new_app()
+    at.text_area(key="poa.notice_text").set_value(NOTICE)
+    click(at, at.button(key="poa.read"))
+    assert at.selectbox(key="poa.violation").value == "order_defect_rate"
+    assert at.text_input(key="poa.asins").value == "B07PQRS123"
+    slot = next(w for w in at.text_input if (w.key or "").startswith("poa.slot."))
+    slot.set_value("2026-03-16")
+    at.text_input(key="poa.signer").set_value("Wang Fang, Operations Manager")
+    submit_facts(at)
+    letter = next(w for w in at.text_area if (w.key or "").startswith("poa.edit."))
+    assert "B07PQRS123" in letter.value and "Wang Fang, Operations Manager" in letter.value
+    assert "2026-03-16" in letter.value
+    assert any("poa-finding" in m.value for m in at.markdown), "the review highlights findings in place"
+    assert {m.label for m in at.metric} >= {"Readiness", "Verdict", "Findings", "Version"}
+
+    # Edit a line and re-check: a second version, re-scored.
+    letter.set_value(letter.value.replace("[store name]", "Acme Home Store"))
+    recheck = next(b for b in at.button if (b.key or "").startswith("poa.recheck."))
+    click(at, recheck)
+    assert next(m for m in at.metric if m.label == "Version").value == "v2"
+    labels = {b.label for b in at.get("download_button")}
+    assert {".txt", ".md", ".docx"} <= labels
+
+
+def test_critique_a_letter(home):
+    at = new_app()
+    at.text_area(key="poa.letter_text").set_value(WEAK)
+    click(at, at.button(key="poa.check"))
+    verdict = next(m for m in at.metric if m.label == "Verdict").value
+    assert verdict in ("needs work", "not ready")
+    titles = [e.label for e in at.expander]
+    assert any("blame-shifting" in t and "The carrier was late" in t for t in titles)
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("   \n ", "Nothing to check"),
+        ("x" * 1_000_001, "too long"),
+        ("\x00\x01\x02 binary \x03\x04" * 50, "does not look like text"),
+    ],
+)
+def test_bad_input_gets_a_clear_message_and_the_app_keeps_running(home, text, expected):
+    at = new_app()
+    at.text_area(key="poa.letter_text").set_value(text)
+    click(at, at.button(key="poa.check"))
+    assert any(expected in e.value for e in at.error)
+    at.text_area(key="poa.notice_text").set_value(text)
+    click(at, at.button(key="poa.read"))
+    assert any(expected in e.value for e in at.error)
+
+
+def test_html_letter_is_reviewed(home):
+    at = new_app()
+    at.text_area(key="poa.letter_text").set_value("<p><b>Root cause:</b> we will do our best.</p>")
+    click(at, at.button(key="poa.check"))
+    assert any("poa-finding" in m.value for m in at.markdown)
+
+
+def test_cases_survive_a_new_session_and_reopen(home):
+    at = new_app()
+    at.text_area(key="poa.letter_text").set_value(WEAK)
+    click(at, at.button(key="poa.check"))
+    again = new_app()  # a new browser session: nothing in memory
+    opener = next(b for b in again.button if (b.key or "").startswith("poa.open."))
+    click(again, opener)
+    assert again.text_area(key="poa.letter_text").value == WEAK
+    assert any("poa-finding" in m.value for m in again.markdown)
+
+
+def test_delete_a_case(home):
+    at = new_app()
+    at.text_area(key="poa.letter_text").set_value(WEAK)
+    click(at, at.button(key="poa.check"))
+    deleter = next(b for b in at.button if (b.key or "").startswith("poa.delete."))
+    click(at, deleter)
+    assert not [b for b in at.button if (b.key or "").startswith("poa.open.")]
+
+
+def test_chinese_interface_keeps_the_letter_english(home):
+    at = new_app()
+    at.radio(key="poa.lang").set_value("zh")
+    run(at)
+    assert at.title[0].value.startswith("申诉")
+    at.text_area(key="poa.letter_text").set_value(WEAK)
+    click(at, at.button(key="poa.check"))
+    assert any("推卸责任" in e.label for e in at.expander)
+
+
+def test_damaged_case_database_is_reported_not_fatal(home):
+    home.mkdir(parents=True)
+    (home / "cases.sqlite3").write_bytes(b"garbage" * 500)
+    at = new_app()
+    assert any("damaged" in e.value for e in at.error)
+    at.text_area(key="poa.letter_text").set_value(WEAK)
+    click(at, at.button(key="poa.check"))  # the check still runs; only saving is refused
+    assert (home / "cases.sqlite3").read_bytes().startswith(b"garbage")
