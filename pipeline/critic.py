@@ -194,6 +194,36 @@ def check_unmeasured_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterat
             yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
 
 
+_AGENT_WINDOW = 120  # characters after the third party in which its fault must stand
+
+
+def check_third_party_fault(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
+    """A sentence whose agent is a third party (buyer, carrier, supplier, Amazon, competitor, a new
+    employee, an agency...) followed by a fault, a negative verb or a judgement of it, with no
+    ownership by the seller in the sentence. Corrective and preventive sentences are left to the
+    phrase rules: there a third party is usually the object of the seller's action."""
+    skip = set(rule.params.get("skip_sections", ()))
+    # One pass over the letter for the agents, then only their sentences are read closely.
+    agents: dict[Sentence, list[int]] = {}
+    for rx, folded in lex.classes["third_party"]:
+        for m in rx.finditer(letter.lowered if folded else letter.plain):
+            sentence = letter.sentence_at(m.start())
+            if sentence is not None and sentence.section not in skip and m.end() <= sentence.end:
+                agents.setdefault(sentence, []).append(m.end())
+    for sentence in sorted(agents, key=lambda s: s.start):
+        if letter.has(lex, "ownership", sentence.start, sentence.end):
+            continue
+        body = letter.plain[sentence.start : sentence.end]
+        if rule.exceptions is not None and rule.exceptions.search(body):
+            continue
+        for end in sorted(set(agents[sentence])):
+            window = letter.plain[end : min(sentence.end, end + _AGENT_WINDOW)]
+            m = lex.search("fault", window)
+            if m is not None and lex.search("seller_subject", window[: m.start()]) is None:
+                yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
+                break
+
+
 def infer_sections(letter: Letter, lex: Lexicon) -> dict[str, bool] | None:
     """For a letter without headings, which of the three parts its sentences supply, by content."""
     if _has_named_sections(letter):
@@ -265,6 +295,7 @@ CHECKS: dict[str, Callable[[Rule, Letter, Lexicon], Iterator[Finding]]] = {
     "unverified_action": check_unverified_action,
     "future_promise": check_future_promise,
     "unmeasured_promise": check_unmeasured_promise,
+    "third_party_fault": check_third_party_fault,
     "missing_section": check_missing_section,
     "too_short": check_too_short,
     "too_long": check_too_long,

@@ -38,7 +38,7 @@ LIST_MARKER = re.compile(
 _EMPHASIS = re.compile(r"^[*_\s]+|[*_\s]+$")
 # Words that may open a heading without changing what it is: "First, the reason of the problem:".
 _HEADING_LEAD = re.compile(
-    r"^(?:(?:the|our|my|a|an|some|and|then|next|finally|lastly|first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?|part \w+)\b[,:.]?\s+)+",
+    r"^(?:(?:the|our|my|a|an|some|and|then|next|finally|lastly|first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?|part \w+|section \w+)\b\s*[,:.\-–—]*\s+)+",
     re.I,
 )
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?|[\u3400-\u9fff]")
@@ -226,18 +226,35 @@ def _section_patterns() -> dict:
     return compiled
 
 
-_PRIORITY = ("combined", "closing", "other", "preventive_measures", "root_cause", "corrective_actions")
+_PRIORITY = ("combined", "closing", "other", "preventive_measures", "root_cause", "actions", "corrective_actions")
+
+
+def _resolve_actions(headings: list[Heading]) -> list[Heading]:
+    """A heading that names actions without tense ("What we will do") takes its place from its
+    neighbours: corrective when a preventive heading follows and no corrective one came before,
+    otherwise preventive."""
+    resolved = []
+    for i, h in enumerate(headings):
+        if h.sections == ("actions",):
+            before = {k for g in headings[:i] for k in g.sections}
+            after = {k for g in headings[i + 1 :] for k in g.sections}
+            kind = "corrective_actions" if "preventive_measures" in after and "corrective_actions" not in before else "preventive_measures"
+            h = Heading(h.start, h.end, (kind,), h.inferred, h.body_start)
+        resolved.append(h)
+    return resolved
 
 
 def _classify_heading(candidate: str) -> tuple[str, ...] | None:
     patterns = _section_patterns()
-    candidate = _HEADING_LEAD.sub("", candidate)
-    for key in _PRIORITY:
-        rx = patterns.get(key, {}).get("headings")
-        if rx is not None and rx.search(candidate):
-            if key == "combined":
-                return ("corrective_actions", "preventive_measures")
-            return (key,)
+    raw = candidate.strip().rstrip(" :：?？*_")
+    stripped = _HEADING_LEAD.sub("", candidate).rstrip(" :：?？*_")
+    for text in (stripped, raw) if stripped != raw else (stripped,):
+        for key in _PRIORITY:
+            rx = patterns.get(key, {}).get("headings")
+            if rx is not None and rx.search(text):
+                if key == "combined":
+                    return ("corrective_actions", "preventive_measures")
+                return (key,)
     return None
 
 
@@ -274,9 +291,11 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
             candidate, body_start, kinds = whole, end, ("closing",)
         if kinds:
             headings.append(Heading(start + offset, body_start, kinds, body_start=body_start))
-            seen.update(kinds)
         else:
             cue_lines.append((start, end, line))
+    headings = _resolve_actions(headings)
+    for h in headings:
+        seen.update(h.sections)
     # Paragraphs that open a section without a heading ("The root cause was ...", "To prevent this ...").
     patterns = _section_patterns()
     for start, _end, line in cue_lines:

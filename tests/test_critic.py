@@ -68,6 +68,12 @@ def test_carrier_named_in_an_owned_root_cause_is_not_blame():
         ("根本原因：", "整改措施：", "预防措施："),
         ("I. The root cause of the problem", "II. Measures already completed", "III. Preventive measures"),
         ("First, the reason of the problem:", "Second, the measures we have taken:", "Third, the measures for the future:"),
+        ("PART A — Why it happened", "PART B — What has been done", "PART C — How we prevent recurrence"),
+        ("WHAT WENT WRONG", "WHAT I'VE ALREADY FIXED", "HOW IT STAYS FIXED"),
+        ("Why it happened", "What we've done", "How we'll prevent it"),
+        ("1. What caused the issue?", "2. What actions have already been taken?", "3. What will prevent this from happening again?"),
+        ("<h2>Root cause</h2>", "<h2>Actions completed</h2>", "<h2>Next steps</h2>"),
+        ("Cause:", "Actions done:", "Prevent in future:"),
     ],
 )
 def test_sections_recognised_whatever_the_headings(headings):
@@ -80,6 +86,26 @@ def test_sections_recognised_whatever_the_headings(headings):
     result = critique(text)
     assert all(result.sections.model_dump().values()), result.section_spans
     assert not [f for f in result.findings if f.category == "missing_section"]
+
+
+def test_untensed_action_heading_takes_its_place_from_its_neighbours():
+    body = "Our handling time was set to 1 day.\n"
+    before_prevention = critique(f"Why it happened:\n{body}What we will do:\nWe will remove the listing.\n"
+                                 "To stop it again:\nEvery Monday our warehouse lead checks it.\n")
+    assert [s.name for s in before_prevention.section_spans] == ["root_cause", "corrective_actions", "preventive_measures"]
+    assert [f.quote for f in before_prevention.findings if f.category == "future_only"] == ["We will remove the listing"]
+    after_correction = critique(f"Root cause:\n{body}Actions taken:\nOn 2026-03-15 we set it to 2 days.\n"
+                                "What we will do:\nEvery Monday our warehouse lead will check it.\n")
+    assert [s.name for s in after_correction.section_spans] == ["root_cause", "corrective_actions", "preventive_measures"]
+
+
+def test_third_party_blame_is_structural_and_ownership_clears_it():
+    blamed = STRONG.replace("We did not compare the setting with the pickup schedule.",
+                            "Our wholesaler assured us the pickup times were fine, so the problem is really with them.")
+    assert [f.rule for f in critique(blamed).findings if f.category == "blame_shifting"]
+    owned = STRONG.replace("We did not compare the setting with the pickup schedule.",
+                           "Our courier collected late, but we did not compare its pickup time with our setting.")
+    assert not [f for f in critique(owned).findings if f.category == "blame_shifting"]
 
 
 def test_inline_headings():
