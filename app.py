@@ -30,6 +30,23 @@ def open_store(home: str) -> CaseStore:
     return CaseStore(home)
 
 
+@st.cache_resource(show_spinner=False)
+def warm_up() -> bool:
+    """Load the rules once per server, so the first check a user asks for is as fast as the rest."""
+    critique("Root cause: warm up.")
+    return True
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def docx_bytes(text: str) -> bytes:
+    return to_docx(text)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def markdown_text(text: str) -> str:
+    return to_markdown(text)
+
+
 def store() -> CaseStore | None:
     try:
         return open_store(st.session_state.get(S + "home") or str(default_home()))
@@ -122,6 +139,18 @@ def show_unsaved(text: str, result) -> None:
             st.markdown(f"**{tr('review.better')}** {suggestion}")
 
 
+def recheck(case_id: str) -> None:
+    """Re-check the edited letter and save it as a new version (runs before the page is drawn)."""
+    text = st.session_state.get(S + f"edit.{case_id}", "")
+    problem = paste_problem(text)
+    if problem:
+        st.session_state[S + "recheck_problem"] = tr("input." + problem)
+        return
+    cases = store()
+    if cases is not None:
+        guarded(lambda: cases.add_version(case_id, text, critique(text), "edit"))
+
+
 def review(case_id: str) -> None:
     cases = store()
     case = guarded(lambda: cases.get(case_id)) if cases else None
@@ -166,23 +195,17 @@ def review(case_id: str) -> None:
     if edit_key not in st.session_state:
         st.session_state[edit_key] = latest.text
     st.text_area(tr("review.edit_label"), key=edit_key, height=320)
-    if st.button(tr("review.recheck"), key=S + f"recheck.{case_id}", type="primary"):
-        text = st.session_state[edit_key]
-        problem = paste_problem(text)
-        if problem:
-            st.error(tr("input." + problem))
-        else:
-            with st.spinner(tr("review.checking")):
-                checked = critique(text)
-            guarded(lambda: cases.add_version(case_id, text, checked, "edit"))
-            st.rerun()
+    st.button(tr("review.recheck"), key=S + f"recheck.{case_id}", type="primary", on_click=recheck, args=(case_id,))
+    problem = st.session_state.pop(S + "recheck_problem", None)
+    if problem:
+        st.error(problem)
 
     st.subheader(tr("review.download"))
     cols = st.columns(3)
     cols[0].download_button(".txt", latest.text, file_name="plan-of-action.txt", mime="text/plain", key=S + "dl.txt")
-    cols[1].download_button(".md", to_markdown(latest.text), file_name="plan-of-action.md", mime="text/markdown",
+    cols[1].download_button(".md", markdown_text(latest.text), file_name="plan-of-action.md", mime="text/markdown",
                             key=S + "dl.md")
-    cols[2].download_button(".docx", to_docx(latest.text), file_name="plan-of-action.docx", key=S + "dl.docx",
+    cols[2].download_button(".docx", docx_bytes(latest.text), file_name="plan-of-action.docx", key=S + "dl.docx",
                             mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 
@@ -314,22 +337,29 @@ def draft_tab() -> None:
 # --- critique a POA ---------------------------------------------------------------------------------------------
 
 
+def check_letter() -> None:
+    """Check the pasted letter and save it as a version of the review case (before the page is drawn,
+    so the sidebar already lists the case)."""
+    text = st.session_state.get(S + "letter_text", "")
+    problem = paste_problem(text)
+    if problem:
+        st.session_state[S + "check_problem"] = tr("input." + problem)
+        return
+    result = critique(text)
+    case_id = ensure_case("critique")
+    cases = store()
+    if case_id and cases and guarded(lambda: cases.add_version(case_id, text, result, "critique")):
+        st.session_state[S + f"edit.{case_id}"] = text
+    else:
+        st.session_state[S + "unsaved.critique"] = (text, result)
+
+
 def critique_tab() -> None:
     st.text_area(tr("critique.paste"), key=S + "letter_text", height=260, placeholder=tr("critique.paste_placeholder"))
-    if st.button(tr("critique.check"), key=S + "check", type="primary"):
-        text = st.session_state.get(S + "letter_text", "")
-        problem = paste_problem(text)
-        if problem:
-            st.error(tr("input." + problem))
-        else:
-            with st.spinner(tr("review.checking")):
-                result = critique(text)
-            case_id = ensure_case("critique")
-            cases = store()
-            if case_id and cases and guarded(lambda: cases.add_version(case_id, text, result, "critique")):
-                st.session_state[S + f"edit.{case_id}"] = text
-                st.rerun()  # the sidebar lists the case at once
-            st.session_state[S + "unsaved.critique"] = (text, result)
+    st.button(tr("critique.check"), key=S + "check", type="primary", on_click=check_letter)
+    problem = st.session_state.pop(S + "check_problem", None)
+    if problem:
+        st.error(problem)
     unsaved = st.session_state.get(S + "unsaved.critique")
     if unsaved and not st.session_state.get(S + "case.critique"):
         show_unsaved(*unsaved)
@@ -340,6 +370,7 @@ def critique_tab() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="POA writer", page_icon="📝", layout="wide")
+    warm_up()
     if S + "restored" not in st.session_state:
         st.session_state[S + "restored"] = True
         wanted = st.query_params.get("case")
