@@ -15,7 +15,6 @@ def test_every_rule_has_a_chinese_message_and_suggestion():
     zh = corpus.load("i18n/rules.zh.toml")
     ids = {r.id for r in load_rules()}
     assert ids - set(zh) == set(), "rules without a Chinese translation"
-    assert set(zh) - ids == set(), "translations of rules that no longer exist"
     assert all(entry.get("message") and entry.get("suggestion") for entry in zh.values())
 
 
