@@ -70,7 +70,9 @@ def guarded(action):
 def sidebar() -> None:
     with st.sidebar:
         st.radio(tr("sidebar.language"), list(LANGUAGES), format_func=LANGUAGES.get, key=S + "lang", horizontal=True)
-        st.selectbox(tr("sidebar.backend"), ["offline"], key=S + "backend", help=tr("sidebar.backend_help"))
+        st.selectbox(tr("sidebar.backend"), ["offline", "openai"], key=S + "backend", help=tr("sidebar.backend_help"))
+        if st.session_state.get(S + "backend") == "openai":
+            model_settings()
         st.text_input(tr("sidebar.home"), value=str(default_home()), key=S + "home", help=tr("sidebar.home_help"))
         st.divider()
         st.subheader(tr("sidebar.cases"))
@@ -104,6 +106,55 @@ def sidebar() -> None:
             if new_id:
                 open_case(new_id)
                 st.success(tr("sidebar.imported"))
+
+
+def model_settings() -> None:
+    """The model server: preset, address, model, mode, key (kept in this session only, never saved)."""
+    from pipeline.settings import PRESETS
+
+    preset = st.selectbox(tr("model.preset"), list(PRESETS), key=S + "preset")
+    defaults = PRESETS[preset]
+    st.text_input(tr("model.base_url"), defaults["base_url"], key=S + f"base_url.{preset}")
+    st.text_input(tr("model.model"), defaults["model"], key=S + f"model.{preset}")
+    st.selectbox(tr("model.mode"), ["tools", "json", "json_schema", "md_json"],
+                 index=["tools", "json", "json_schema", "md_json"].index(defaults["mode"]), key=S + f"mode.{preset}")
+    st.text_input(tr("model.key"), type="password", key=S + "api_key", help=tr("model.key_help"))
+    st.toggle(tr("model.redact"), value=True, key=S + "redact", help=tr("model.redact_help"))
+    st.toggle(tr("model.cache"), value=True, key=S + "cache")
+
+
+def model_backend():
+    """The LLM backend from the sidebar, or None for offline (also when it cannot be set up)."""
+    if st.session_state.get(S + "backend") != "openai":
+        return None
+    from pipeline.llm import LLMBackend, LLMError
+    from pipeline.settings import Settings
+
+    preset = st.session_state.get(S + "preset", "openai")
+    try:
+        settings = Settings.from_env(
+            backend="openai", preset=preset, base_url=st.session_state.get(S + f"base_url.{preset}"),
+            model=st.session_state.get(S + f"model.{preset}"), mode=st.session_state.get(S + f"mode.{preset}"),
+            api_key=st.session_state.get(S + "api_key") or None, redact=st.session_state.get(S + "redact", True),
+            cache=st.session_state.get(S + "cache", True),
+        )
+        return LLMBackend(settings, home=st.session_state.get(S + "home") or None)
+    except (LLMError, ValueError) as exc:
+        st.session_state[S + "model_problem"] = tr("model.failed", error=str(exc))
+        return None
+
+
+def run_job(llm_job, offline_job):
+    """The model's result, or the offline one with the reason shown when the model fails."""
+    backend = model_backend()
+    if backend is None:
+        return offline_job()
+    from pipeline.llm import with_fallback
+
+    result, error = with_fallback(lambda: llm_job(backend), offline_job)
+    if error:
+        st.session_state[S + "model_problem"] = tr("model.failed", error=error)
+    return result
 
 
 def open_case(case_id: str) -> None:
@@ -148,7 +199,8 @@ def recheck(case_id: str) -> None:
         return
     cases = store()
     if cases is not None:
-        guarded(lambda: cases.add_version(case_id, text, critique(text), "edit"))
+        checked = run_job(lambda b: b.critique(text), lambda: critique(text))
+        guarded(lambda: cases.add_version(case_id, text, checked, "edit", checked.backend))
 
 
 def review(case_id: str) -> None:
@@ -165,6 +217,9 @@ def review(case_id: str) -> None:
     cols[2].metric(tr("review.findings"), len(result.findings))
     cols[3].metric(tr("review.version"), f"v{latest.number}")
     st.caption(tr("review.backend", backend=latest.backend, words=result.stats.words, chars=result.stats.characters))
+    problem = st.session_state.pop(S + "model_problem", None)
+    if problem:
+        st.warning(problem)
     st.markdown(legend_html(labels), unsafe_allow_html=True)
     st.markdown(highlight_html(latest.text, result.findings, labels), unsafe_allow_html=True)
 
@@ -313,7 +368,7 @@ def draft_tab() -> None:
                           store=store_name or None, actions=facts.actions, measures=facts.measures)
         st.session_state[S + "facts"] = new_facts
         with st.spinner(tr("draft.drafting")):
-            result = draft(corrected, new_facts)
+            result = run_job(lambda b: b.draft(corrected, new_facts), lambda: draft(corrected, new_facts))
         case_id = ensure_case("draft")
         cases = store()
         if result.open_slots:
@@ -321,7 +376,7 @@ def draft_tab() -> None:
         if case_id and cases:
             guarded(lambda: cases.save_notice(case_id, st.session_state.get(S + "notice_text", ""), corrected))
             guarded(lambda: cases.save_facts(case_id, new_facts))
-            if guarded(lambda: cases.add_version(case_id, result.text, result.critique, "draft")):
+            if guarded(lambda: cases.add_version(case_id, result.text, result.critique, "draft", result.backend)):
                 st.session_state[S + f"edit.{case_id}"] = result.text
                 st.rerun()
         st.session_state[S + "unsaved.draft"] = (result.text, result.critique)
@@ -345,10 +400,10 @@ def check_letter() -> None:
     if problem:
         st.session_state[S + "check_problem"] = tr("input." + problem)
         return
-    result = critique(text)
+    result = run_job(lambda b: b.critique(text), lambda: critique(text))
     case_id = ensure_case("critique")
     cases = store()
-    if case_id and cases and guarded(lambda: cases.add_version(case_id, text, result, "critique")):
+    if case_id and cases and guarded(lambda: cases.add_version(case_id, text, result, "critique", result.backend)):
         st.session_state[S + f"edit.{case_id}"] = text
     else:
         st.session_state[S + "unsaved.critique"] = (text, result)

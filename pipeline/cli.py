@@ -61,13 +61,49 @@ def format_text(result: Critique, text: str, name: str, style: _Style) -> str:
     return "\n".join(out) + "\n"
 
 
+def _backend(args: argparse.Namespace, command: str):
+    """The LLM backend when one is chosen (flags or POA_BACKEND), else None for the offline engine."""
+    from .settings import Settings
+
+    overrides = {"backend": args.backend, "preset": args.preset, "model": args.model, "base_url": args.base_url,
+                 "mode": args.mode, "timeout": args.timeout}
+    if args.no_cache:
+        overrides["cache"] = False
+    if args.no_redact:
+        overrides["redact"] = False
+    try:
+        settings = Settings.from_env(**{k: v for k, v in overrides.items() if v is not None})
+    except (ValueError, ValidationError) as exc:
+        raise InputError(f"bad backend settings: {exc}") from exc
+    if settings.backend == "offline":
+        return None
+    from .llm import LLMBackend, LLMError
+
+    try:
+        return LLMBackend(settings)
+    except LLMError as exc:
+        raise InputError(str(exc)) from exc
+
+
+def _with_model(command: str, backend, llm_job, offline_job):
+    if backend is None:
+        return offline_job()
+    from .llm import with_fallback
+
+    result, error = with_fallback(llm_job, offline_job)
+    if error:
+        print(f"poa {command}: the model failed ({error}); showing the offline result instead", file=sys.stderr)
+    return result
+
+
 def _critique_command(args: argparse.Namespace) -> int:
     try:
         text = read_text(args.file)
+        backend = _backend(args, "critique")
     except InputError as exc:
         print(f"poa critique: {exc}", file=sys.stderr)
         return 2
-    result = critique(text)
+    result = _with_model("critique", backend, lambda: backend.critique(text), lambda: critique(text))
     if args.format == "json":
         json.dump(result.model_dump(mode="json"), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
@@ -186,7 +222,12 @@ def _draft_command(args: argparse.Namespace) -> int:
     if facts is None:
         return 2
     try:
-        result = draft(notice, facts)
+        backend = _backend(args, "draft")
+    except InputError as exc:
+        print(f"poa draft: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = _with_model("draft", backend, lambda: backend.draft(notice, facts), lambda: draft(notice, facts))
     except KeyError as exc:  # a root cause id the playbook does not have
         print(f"poa draft: {exc.args[0]}", file=sys.stderr)
         return 2
@@ -210,6 +251,20 @@ def _schema_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_flags(parser: argparse.ArgumentParser) -> None:
+    from .settings import PRESETS
+
+    group = parser.add_argument_group("model backend (default: offline; also POA_BACKEND, OPENAI_API_KEY, ...)")
+    group.add_argument("--backend", choices=["offline", "openai"])
+    group.add_argument("--preset", choices=list(PRESETS), help="server preset: address, model and mode")
+    group.add_argument("--model")
+    group.add_argument("--base-url", dest="base_url", help="an OpenAI-compatible server, e.g. http://localhost:11434/v1")
+    group.add_argument("--mode", choices=["tools", "json", "json_schema", "md_json"], help="instructor mode")
+    group.add_argument("--timeout", type=float, help="seconds to wait for the model")
+    group.add_argument("--no-cache", action="store_true", help="do not answer from the local cache")
+    group.add_argument("--no-redact", action="store_true", help="send e-mails, phones, addresses and names as they are")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="poa", description="Write and review Amazon Plans of Action, offline.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -220,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     crit.add_argument("--fail-on", choices=list(SEVERITIES), help="exit 1 when a finding at or above this severity exists")
     crit.add_argument("--color", choices=["auto", "always", "never"], default="auto", help="colour in text output")
     crit.set_defaults(run=_critique_command)
+    _model_flags(crit)
 
     notice = commands.add_parser("notice", help="read an Amazon notice: violation, identifiers, metrics, deadline")
     notice.add_argument("file", metavar="FILE", help="the notice as text, e-mail or HTML, or - for standard input")
@@ -237,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     dr.add_argument("--facts", metavar="FACTS.json", help="your answers (see `poa schema facts`)")
     dr.add_argument("--format", choices=["text", "md", "json"], default="text")
     dr.set_defaults(run=_draft_command)
+    _model_flags(dr)
 
     schema = commands.add_parser("schema", help="print a JSON schema")
     schema.add_argument("name", choices=["facts"])

@@ -230,7 +230,7 @@ _DEADLINE_EN = re.compile(
 _DEADLINE_ZH = re.compile(r"(?P<num>\d{1,3})[ \t]*(?:个)?[ \t]*(?:自然日|工作日|天|日)[ \t]*(?:之)?内")
 
 _METRIC_VALUE = re.compile(
-    r"(?P<paren>[ \t]*\([^()\n]{0,40}\))?(?P<fill>[^%\n]{0,50}?)(?<![\d.,])(?P<num>\d{1,3}(?:[.,]\d{1,3})?)[ \t]*(?:%|percent\b|per cent\b)",
+    r"(?P<paren>[ \t]*\([^()\n]{0,40}\))?(?P<fill>[^%\n]{0,80}?)(?<![\d.,])(?P<num>\d{1,3}(?:[.,]\d{1,3})?)[ \t]*(?:%|percent\b|per cent\b)",
     re.I,
 )
 # What may stand between a metric's name and its value. Words that state a target or a rule reject it
