@@ -35,6 +35,7 @@ from .models import (
     RootCauseItem,
     Severity,
     TextStats,
+    VIOLATIONS,
 )
 from .prompts import Prompt, load_prompt
 from .redact import Redactor
@@ -103,6 +104,61 @@ class ModelDraft(BaseModel):
             raise ValueError(f"these identifiers or dates are not in the notice or the facts: {sorted(set(invented))}; "
                              "use only the given ones, or keep the bracketed slot")
         return self
+
+
+def _no_new_identifiers(texts: list[str], info: ValidationInfo) -> None:
+    source = (info.context or {}).get("source")
+    if source is None:
+        return
+    joined = "\n".join(texts)
+    invented = sorted({x for rx in (_ASIN, _ORDER, _ISO_DATE) for x in rx.findall(joined) if x not in source})
+    if invented:
+        raise ValueError(f"these identifiers or dates are not in the input: {invented}; use only those given")
+
+
+class ModelNotice(BaseModel):
+    violation: str = Field(description="One of the given violation ids")
+    asins: list[str] = []
+    order_ids: list[str] = []
+    dates: list[str] = Field(default=[], description="Dates as written in the notice")
+
+    @model_validator(mode="after")
+    def _from_the_notice(self, info: ValidationInfo) -> "ModelNotice":
+        source = (info.context or {}).get("source")
+        if self.violation not in VIOLATIONS:
+            raise ValueError(f"violation must be one of {', '.join(VIOLATIONS)}")
+        if source is not None:
+            missing = [x for x in self.asins + self.order_ids + self.dates if x not in source]
+            if missing:
+                raise ValueError(f"not in the notice: {missing}; list only identifiers written in it")
+        return self
+
+
+class ModelRevision(BaseModel):
+    letter: str = Field(description="The whole revised letter")
+
+    @model_validator(mode="after")
+    def _checked(self, info: ValidationInfo) -> "ModelRevision":
+        _no_new_identifiers([self.letter], info)
+        return self
+
+
+class ModelRejection(BaseModel):
+    asks_for: list[str] = Field(description="What Amazon's answer asks the seller to provide")
+    missing: list[str] = Field(description="Which of those the letter does not provide yet")
+    letter: str = Field(description="The whole revised letter")
+
+    @model_validator(mode="after")
+    def _checked(self, info: ValidationInfo) -> "ModelRejection":
+        _no_new_identifiers([self.letter], info)
+        return self
+
+
+class RejectionReply(BaseModel):
+    asks_for: list[str]
+    missing: list[str]
+    letter: str
+    critique: Critique
 
 
 # --- the backend -----------------------------------------------------------------------------------------------
@@ -198,6 +254,47 @@ class LLMBackend:
         score, verdict, reason, deductions = scoring.readiness(findings)
         return base.model_copy(update={"findings": findings, "score": score, "verdict": verdict,
                                        "verdict_reason": reason, "deductions": deductions, "backend": self.name})
+
+    def parse_notice(self, text: str, use_cache: bool = True) -> Notice:
+        """The offline reading, with the model's judgement of the violation when the rules are unsure.
+        Identifiers the rules found stand; the model may only add ones written in the notice."""
+        from .notice import parse_notice as offline_parse
+
+        base = offline_parse(text)
+        redactor = Redactor()
+        sent = redactor.redact(text) if self.settings.redact else text
+        piece = tokens.split(sent, tokens.BUDGETS["notice"] - 500, self.settings.model)[0]
+        answer = self._call("notice", load_prompt("notice"), {"violations": ", ".join(VIOLATIONS), "notice": piece},
+                            ModelNotice, {"source": piece}, use_cache)
+        update = {
+            "asins": base.asins + [a for a in answer.asins if a not in base.asins],
+            "order_ids": base.order_ids + [o for o in answer.order_ids if o not in base.order_ids],
+        }
+        if base.violation == "other" or base.confidence < 0.6:
+            update["violation"] = answer.violation
+        return base.model_copy(update=update)
+
+    def revise(self, text: str, findings: list[Finding], use_cache: bool = True) -> tuple[str, Critique]:
+        """Apply the findings the user picked, then critique the result again."""
+        redactor = Redactor()
+        send = redactor.redact if self.settings.redact else (lambda s: s)
+        listed = "\n".join(f"- {f.category}: {send(f.quote)!r} -> {f.suggestion}" for f in findings) or "- none"
+        sent = send(text)
+        answer = self._call("revise", load_prompt("revise"), {"findings": listed, "letter": sent}, ModelRevision,
+                            {"source": sent}, use_cache)
+        revised = redactor.restore(answer.letter)
+        return revised, self.critique(revised, use_cache=use_cache)
+
+    def rejection(self, letter: str, answer_text: str, use_cache: bool = True) -> RejectionReply:
+        """Read Amazon's answer to an appeal: what it asks for, what the letter lacks, and a revision."""
+        redactor = Redactor()
+        send = redactor.redact if self.settings.redact else (lambda s: s)
+        sent_letter, sent_answer = send(letter), send(answer_text)
+        reply = self._call("rejection", load_prompt("rejection"), {"answer": sent_answer, "letter": sent_letter},
+                           ModelRejection, {"source": sent_letter + "\n" + sent_answer}, use_cache)
+        revised = redactor.restore(reply.letter)
+        return RejectionReply(asks_for=redactor.restore(reply.asks_for), missing=redactor.restore(reply.missing),
+                              letter=revised, critique=self.critique(revised, use_cache=use_cache))
 
     def draft(self, notice: Notice, facts: Facts | None = None, use_cache: bool = True) -> Draft:
         """The offline draft rewritten by the model from the seller's facts, checked and re-critiqued."""

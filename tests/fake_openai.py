@@ -183,7 +183,10 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0].rstrip("/")
         if path != "/v1/chat/completions":
             return self._send_error(404, f"Unknown path {self.path}")
-        reply = fake._next_reply(request)
+        try:
+            reply = fake._next_reply(request)
+        except Exception as exc:  # a broken scripted callable: tell the test, loudly
+            return self._send_error(500, f"FakeOpenAI: scripted reply failed: {exc!r}")
         try:
             self._answer(request, reply)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):

@@ -172,3 +172,50 @@ def test_token_counts_without_a_vocabulary_are_approximate(monkeypatch):
     counted = tokens.count("Our handling time was one day. 我们的处理时间是一天。")
     assert not counted.exact and counted.tokens > 10
     assert len(tokens.split("A paragraph of words.\n\n" * 2000, 300)) > 1
+
+
+NOTICE_TEXT = ("Hello, your account shows problems with orders 112-3344556-7788990 and listing B07PQRS123. "
+               "Please explain within 17 days.")
+
+
+def test_notice_reading_keeps_the_rules_identifiers_and_rejects_invented_ones(server, tmp_path):
+    server.queue(Reply(json={"violation": "order_defect_rate", "asins": ["B0FAKEFAKE"], "order_ids": []}),
+                 Reply(json={"violation": "order_defect_rate", "asins": ["B07PQRS123"], "order_ids": []}))
+    notice = backend(server, tmp_path, max_retries=2).parse_notice(NOTICE_TEXT)
+    assert "B0FAKEFAKE" in json.dumps(server.requests[1]["messages"])  # re-asked with the reason
+    assert notice.asins == ["B07PQRS123"] and notice.order_ids == ["112-3344556-7788990"]
+    assert notice.violation == "order_defect_rate"  # the rules were unsure; the model decided
+
+
+def test_revise_applies_findings_and_critiques_again(server, tmp_path):
+    weak = LETTER.replace(WEAK_LINE, "We will do our best")
+    picked = [f for f in critique(weak).findings if f.rule == "vague.best-effort"]
+    revised = weak.replace("We will do our best", "Our packaging had no drop test before shipping")
+    server.queue(Reply(json={"letter": revised}), Reply(json={"findings": []}))
+    text, result = backend(server, tmp_path).revise(weak, picked)
+    assert text == revised and not [f for f in result.findings if f.rule == "vague.best-effort"]
+    assert "do our best" in server.requests[0]["messages"][1]["content"]
+
+
+def test_rejection_reply(server, tmp_path):
+    answer = "Your plan of action was not accepted. Please provide invoices for the units sold and supplier contact details."
+    server.queue(Reply(json={"asks_for": ["invoices", "supplier contact details"], "missing": ["supplier contact details"],
+                             "letter": LETTER + "Supplier: [supplier name, address and phone].\n"}),
+                 Reply(json={"findings": []}))
+    reply = backend(server, tmp_path).rejection(LETTER, answer)
+    assert reply.missing == ["supplier contact details"]
+    assert "[supplier name, address and phone]" in reply.letter
+    assert any(f.category == "placeholder" for f in reply.critique.findings)
+
+
+def test_concurrent_requests(server, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    server.default = lambda request: Reply(json=finding(), delay=0.2)
+    llm = backend(server, tmp_path, cache=False)
+    letters = [LETTER + f"\nRef {i}.\n" for i in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(llm.critique, letters))
+    assert len(server.requests) == 6
+    assert all(any(f.source == "llm" for f in r.findings) for r in results)
+    assert len(llm.log.rows()) == 6
