@@ -144,6 +144,21 @@ def model_backend():
         return None
 
 
+def estimate(text: str, step: str) -> None:
+    """Before anything is sent to a model: its estimated tokens and cost."""
+    if st.session_state.get(S + "backend") != "openai" or not text.strip():
+        return
+    from pipeline import tokens
+    from pipeline.prompts import load_prompt
+
+    preset = st.session_state.get(S + "preset", "openai")
+    model = st.session_state.get(S + f"model.{preset}") or "gpt-4o-mini"
+    prompt = load_prompt(step)
+    counted = tokens.count(prompt.system + prompt.user + text, model)
+    approx = "" if counted.exact else tr("model.approximate")
+    st.caption(tr("model.estimate", tokens=counted.tokens, cost=tokens.cost(model, counted.tokens, 800), approx=approx))
+
+
 def run_job(llm_job, offline_job):
     """The model's result, or the offline one with the reason shown when the model fails."""
     backend = model_backend()
@@ -411,6 +426,7 @@ def check_letter() -> None:
 
 def critique_tab() -> None:
     st.text_area(tr("critique.paste"), key=S + "letter_text", height=260, placeholder=tr("critique.paste_placeholder"))
+    estimate(st.session_state.get(S + "letter_text", ""), "critique")
     st.button(tr("critique.check"), key=S + "check", type="primary", on_click=check_letter)
     problem = st.session_state.pop(S + "check_problem", None)
     if problem:
