@@ -159,6 +159,36 @@ def estimate(text: str, step: str) -> None:
     st.caption(tr("model.estimate", tokens=counted.tokens, cost=tokens.cost(model, counted.tokens, 800), approx=approx))
 
 
+def streamed_draft(notice, facts):
+    """With a model: show the draft as it is written, then check it; offline: draft at once."""
+    backend = model_backend()
+    if backend is None:
+        return draft(notice, facts)
+    import asyncio
+
+    from pipeline.llm import LLMError
+
+    shown = st.empty()
+
+    async def consume():
+        last = {}
+        async for partial in backend.stream_draft(notice, facts):
+            last = partial
+            lines = [f"**{tr('section.' + key)}**\n" + "\n".join(f"{i}. {t}" for i, t in enumerate(items, 1))
+                     for key, items in (("root_cause", partial.get("root_causes", [])),
+                                        ("corrective_actions", partial.get("corrective_actions", [])),
+                                        ("preventive_measures", partial.get("preventive_measures", []))) if items]
+            shown.markdown("\n\n".join(lines) + " ▌")
+        return last
+
+    try:
+        result = backend.finish_draft(notice, facts, asyncio.run(consume()))
+    except (LLMError, ValueError):
+        result = run_job(lambda b: b.draft(notice, facts), lambda: draft(notice, facts))
+    shown.empty()
+    return result
+
+
 def run_job(llm_job, offline_job):
     """The model's result, or the offline one with the reason shown when the model fails."""
     backend = model_backend()
@@ -383,7 +413,7 @@ def draft_tab() -> None:
                           store=store_name or None, actions=facts.actions, measures=facts.measures)
         st.session_state[S + "facts"] = new_facts
         with st.spinner(tr("draft.drafting")):
-            result = run_job(lambda b: b.draft(corrected, new_facts), lambda: draft(corrected, new_facts))
+            result = streamed_draft(corrected, new_facts)
         case_id = ensure_case("draft")
         cases = store()
         if result.open_slots:

@@ -116,6 +116,14 @@ def _no_new_identifiers(texts: list[str], info: ValidationInfo) -> None:
         raise ValueError(f"these identifiers or dates are not in the input: {invented}; use only those given")
 
 
+class StreamedDraft(BaseModel):
+    """The draft as it streams in; checked as a ModelDraft once complete."""
+
+    root_causes: list[str] = []
+    corrective_actions: list[str] = []
+    preventive_measures: list[str] = []
+
+
 class ModelNotice(BaseModel):
     violation: str = Field(description="One of the given violation ids")
     asins: list[str] = []
@@ -296,6 +304,36 @@ class LLMBackend:
         return RejectionReply(asks_for=redactor.restore(reply.asks_for), missing=redactor.restore(reply.missing),
                               letter=revised, critique=self.critique(revised, use_cache=use_cache))
 
+    async def stream_draft(self, notice: Notice, facts: Facts | None = None):
+        """Yield the draft's sections as the model writes them (dicts of lists of lines, growing).
+        The complete answer is then checked like `draft`; the caller finishes with `draft()` when
+        the streamed answer fails its checks or the stream breaks."""
+        facts = facts or Facts()
+        base = offline_draft(notice, facts)
+        redactor = Redactor(names=[n for n in [facts.signer, facts.slots.get("owner")] if n])
+        send = redactor.redact if self.settings.redact else (lambda s: s)
+        identifiers = notice.asins + notice.order_ids + notice.complaint_ids
+        system, user = load_prompt("draft").render(
+            violation=notice.violation, identifiers=", ".join(identifiers) or "none", draft=send(base.text),
+            facts=send(json.dumps(facts.model_dump(exclude_defaults=True), ensure_ascii=False)))
+        client = instructor.from_openai(
+            openai.AsyncOpenAI(api_key=self.settings.api_key.get_secret_value() if self.settings.api_key else "not-needed",
+                               base_url=self.settings.base_url, timeout=self.settings.timeout,
+                               max_retries=self.settings.http_retries),
+            mode=MODES[self.settings.mode],
+        )
+        try:
+            stream = client.chat.completions.create_partial(
+                model=self.settings.model, response_model=StreamedDraft, max_retries=0,
+                messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+            )
+            async for partial in stream:
+                yield redactor.restore(partial.model_dump(exclude_none=True))
+        except Exception as exc:
+            raise LLMError(describe(exc)) from exc
+        finally:
+            await client.client.close()
+
     def draft(self, notice: Notice, facts: Facts | None = None, use_cache: bool = True) -> Draft:
         """The offline draft rewritten by the model from the seller's facts, checked and re-critiqued."""
         facts = facts or Facts()
@@ -312,6 +350,20 @@ class LLMBackend:
              "draft": send(base.text), "facts": send(facts_json)},
             ModelDraft, {"allowed": allowed}, use_cache,
         )
+        return self._assemble(notice, base, answer, redactor, names, use_cache)
+
+    def finish_draft(self, notice: Notice, facts: Facts | None, streamed: dict) -> Draft:
+        """A streamed answer, checked like a normal one (ValueError when it fails its checks)."""
+        facts = facts or Facts()
+        base = offline_draft(notice, facts)
+        names = [n for n in [facts.signer, facts.slots.get("owner")] if n]
+        facts_json = json.dumps(facts.model_dump(exclude_defaults=True), ensure_ascii=False)
+        allowed = set(notice.asins + notice.order_ids + notice.complaint_ids) | set(_ISO_DATE.findall(facts_json)) \
+            | set(notice.dates)
+        answer = ModelDraft.model_validate(streamed, context={"allowed": allowed})
+        return self._assemble(notice, base, answer, Redactor(names=names), names, True)
+
+    def _assemble(self, notice: Notice, base: Draft, answer: ModelDraft, redactor: Redactor, names, use_cache) -> Draft:
         poa = POA(
             root_causes=[RootCauseItem(text=redactor.restore(t)) for t in answer.root_causes],
             corrective_actions=[ActionItem(text=redactor.restore(t)) for t in answer.corrective_actions],

@@ -139,3 +139,31 @@ def test_damaged_case_database_is_reported_not_fatal(home):
     at.text_area(key="poa.letter_text").set_value(WEAK)
     click(at, at.button(key="poa.check"))  # the check still runs; only saving is refused
     assert (home / "cases.sqlite3").read_bytes().startswith(b"garbage")
+
+
+def _use_model(at: AppTest, base_url: str) -> AppTest:
+    at.selectbox(key="poa.backend").set_value("openai")
+    run(at)
+    at.text_input(key="poa.base_url.openai").set_value(base_url)
+    at.text_input(key="poa.api_key").set_value("sk-app-test-key")
+    return run(at)
+
+
+def test_the_llm_backend_from_the_sidebar_and_its_fallback(home):
+    from tests.fake_openai import FakeOpenAI, Reply
+
+    with FakeOpenAI() as server:
+        server.queue(Reply(json={"findings": [{"category": "vague", "severity": "medium", "quote": "The carrier was late",
+                                               "message": "restates the symptom", "suggestion": "say why"}]}))
+        at = _use_model(new_app(), server.base_url)
+        at.text_area(key="poa.letter_text").set_value(WEAK)
+        run(at)
+        assert any("tokens" in c.value for c in at.caption), "the estimate is shown before sending"
+        click(at, at.button(key="poa.check"))
+        assert any("openai:gpt-4o-mini" in c.value for c in at.caption)
+        server.default = lambda request: Reply(status=500)
+        editor = next(w for w in at.text_area if (w.key or "").startswith("poa.edit."))
+        editor.set_value(WEAK + "\nThank you.")
+        click(at, next(b for b in at.button if (b.key or "").startswith("poa.recheck.")))
+        assert any("HTTP 500" in w.value and "offline" in w.value for w in at.warning)
+        assert any("Checked by: offline" in c.value for c in at.caption)

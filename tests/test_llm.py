@@ -219,3 +219,33 @@ def test_concurrent_requests(server, tmp_path):
     assert len(server.requests) == 6
     assert all(any(f.source == "llm" for f in r.findings) for r in results)
     assert len(llm.log.rows()) == 6
+
+
+def test_the_draft_streams_as_the_model_writes_it(server, tmp_path):
+    import asyncio
+
+    server.queue(Reply(json=GOOD_DRAFT, chunk_size=12))
+    llm = backend(server, tmp_path)
+
+    async def collect():
+        return [p async for p in llm.stream_draft(NOTICE)]
+
+    partials = asyncio.run(collect())
+    assert server.requests[0]["stream"] is True
+    assert len(partials) > 3
+    lengths = [len(json.dumps(p)) for p in partials]
+    assert lengths == sorted(lengths)  # it grows as it arrives
+    assert partials[-1]["preventive_measures"] == GOOD_DRAFT["preventive_measures"]
+
+
+def test_a_broken_stream_is_a_clear_error(server, tmp_path):
+    import asyncio
+
+    server.queue(Reply(status=500))
+    llm = backend(server, tmp_path)
+
+    async def collect():
+        return [p async for p in llm.stream_draft(NOTICE)]
+
+    with pytest.raises(LLMError, match="HTTP 500"):
+        asyncio.run(collect())
