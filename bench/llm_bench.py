@@ -30,7 +30,7 @@ ANSWER = {
 
 
 def answer(request: dict) -> Reply:
-    wants_review = "findings" in str(request.get("tools") or request.get("response_format") or request["messages"])
+    wants_review = "<<<LETTER" in request["messages"][-1]["content"]  # the critique prompt's marker
     return Reply(json={"findings": []} if wants_review else ANSWER)
 
 

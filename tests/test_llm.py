@@ -249,3 +249,45 @@ def test_a_broken_stream_is_a_clear_error(server, tmp_path):
 
     with pytest.raises(LLMError, match="HTTP 500"):
         asyncio.run(collect())
+
+
+SLOTTED_DRAFT = {
+    "root_causes": ["Our handling time was 1 day, but the carrier collects at 3 pm; we did not compare the two."],
+    "corrective_actions": ["On [date the handling time was changed] we set the handling time to 2 days (screenshot attached)."],
+    "preventive_measures": ["From [start date], our warehouse lead checks the late shipment report every Monday."],
+}
+
+
+def _is_review(request) -> bool:
+    return "<<<LETTER" in request["messages"][-1]["content"]
+
+
+def _answer_by_schema(request):
+    return Reply(json={"findings": []} if _is_review(request) else SLOTTED_DRAFT)
+
+
+@pytest.mark.parametrize("mode", ["tools", "json"])
+@pytest.mark.parametrize("first", [None, Reply(status=500), Reply(status=429, headers={"retry-after": "0"}), Reply(json="{oops")])
+def test_poa_draft_with_the_openai_backend(server, tmp_path, mode, first):
+    import os
+    import subprocess
+    import sys
+
+    server.default = _answer_by_schema
+    if first is not None:
+        server.queue(first)
+    notice = tmp_path / "notice.txt"
+    notice.write_text("Your Late Shipment Rate is 6.2% (target: under 4%). ASIN: B07PQRS123. Respond within 17 days.",
+                      encoding="utf-8")
+    env = {**os.environ, "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": server.base_url, "POA_HOME": str(tmp_path / "home")}
+    run = subprocess.run([sys.executable, "-m", "pipeline.cli", "draft", str(notice), "--backend", "openai",
+                          "--mode", mode, "--format", "json"], capture_output=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["backend"] == "openai:gpt-4o-mini", run.stderr  # recovered: retried or re-asked
+    assert "B07PQRS123" in data["text"] and "every Monday" in data["text"]
+    assert sum(_is_review(r) for r in server.requests) == 1  # one critique call on top of the draft
+    if first is None:
+        assert len(server.requests) == 2  # a draft with its critique: two model calls
+    home = tmp_path / "home"
+    assert all(KEY.encode() not in p.read_bytes() for p in home.iterdir())
