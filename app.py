@@ -248,6 +248,44 @@ def recheck(case_id: str) -> None:
         guarded(lambda: cases.add_version(case_id, text, checked, "edit", checked.backend))
 
 
+def model_tools(case_id: str, text: str, result) -> None:
+    """With a model: apply picked findings, or answer Amazon's reply to the appeal; each a new version."""
+    from pipeline.llm import LLMError
+
+    st.subheader(tr("model.tools"))
+    labels = category_labels(lang())
+    options = list(range(len(result.findings)))
+    picked = st.multiselect(tr("model.pick"), options, format_func=lambda i: f"{labels.get(result.findings[i].category)}: "
+                            f"{result.findings[i].quote[:70] or tr('review.whole_letter')}", key=S + f"pick.{case_id}")
+    cases = store()
+    if st.button(tr("model.revise"), key=S + f"revise.{case_id}", disabled=not picked):
+        backend = model_backend()
+        try:
+            with st.spinner(tr("model.working")):
+                revised, checked = backend.revise(text, [result.findings[i] for i in picked])
+            guarded(lambda: cases.add_version(case_id, revised, checked, "revise", checked.backend))
+            st.session_state[S + f"edit.{case_id}"] = revised
+            st.rerun()
+        except (LLMError, AttributeError) as exc:
+            st.warning(tr("model.failed", error=str(exc)))
+    answer = st.text_area(tr("model.answer"), key=S + f"answer.{case_id}", height=120)
+    if st.button(tr("model.read_answer"), key=S + f"rejection.{case_id}", disabled=not answer.strip()):
+        backend = model_backend()
+        try:
+            with st.spinner(tr("model.working")):
+                reply = backend.rejection(text, answer)
+            st.session_state[S + f"asks.{case_id}"] = (reply.asks_for, reply.missing)
+            guarded(lambda: cases.add_version(case_id, reply.letter, reply.critique, "rejection", reply.critique.backend))
+            st.session_state[S + f"edit.{case_id}"] = reply.letter
+            st.rerun()
+        except (LLMError, AttributeError) as exc:
+            st.warning(tr("model.failed", error=str(exc)))
+    asks = st.session_state.get(S + f"asks.{case_id}")
+    if asks:
+        st.markdown(f"**{tr('model.asks')}** " + "; ".join(asks[0]))
+        st.markdown(f"**{tr('model.missing')}** " + ("; ".join(asks[1]) or "—"))
+
+
 def review(case_id: str) -> None:
     cases = store()
     case = guarded(lambda: cases.get(case_id)) if cases else None
@@ -299,6 +337,9 @@ def review(case_id: str) -> None:
     problem = st.session_state.pop(S + "recheck_problem", None)
     if problem:
         st.error(problem)
+
+    if st.session_state.get(S + "backend") == "openai":
+        model_tools(case_id, latest.text, result)
 
     st.subheader(tr("review.download"))
     cols = st.columns(3)

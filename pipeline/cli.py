@@ -246,6 +246,62 @@ def _draft_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_only(args: argparse.Namespace, command: str):
+    backend = _backend(args, command)
+    if backend is None:
+        raise InputError(f"{command} needs the LLM backend (--backend openai, or POA_BACKEND=openai)")
+    return backend
+
+
+def _revise_command(args: argparse.Namespace) -> int:
+    from .llm import LLMError
+
+    try:
+        text = read_text(args.letter)
+        backend = _model_only(args, "revise")
+    except InputError as exc:
+        print(f"poa revise: {exc}", file=sys.stderr)
+        return 2
+    findings = critique(text).findings
+    if args.rules:
+        wanted = set(args.rules.split(","))
+        findings = [f for f in findings if f.rule in wanted or f.category in wanted]
+    try:
+        revised, result = backend.revise(text, findings)
+    except LLMError as exc:
+        print(f"poa revise: the model failed ({exc}); your letter is unchanged", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        _dump({"text": revised, "critique": result.model_dump(mode="json")})
+    else:
+        sys.stdout.write(revised if revised.endswith("\n") else revised + "\n")
+        print(f"--- critic: {result.score}/100, {result.verdict_reason}", file=sys.stderr)
+    return 0
+
+
+def _rejection_command(args: argparse.Namespace) -> int:
+    from .llm import LLMError
+
+    try:
+        letter, answer = read_text(args.letter), read_text(args.answer)
+        backend = _model_only(args, "rejection")
+    except InputError as exc:
+        print(f"poa rejection: {exc}", file=sys.stderr)
+        return 2
+    try:
+        reply = backend.rejection(letter, answer)
+    except LLMError as exc:
+        print(f"poa rejection: the model failed ({exc}); your letter is unchanged", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        _dump(reply)
+    else:
+        sys.stdout.write("Amazon asks for:\n" + "".join(f"  - {a}\n" for a in reply.asks_for))
+        sys.stdout.write("Not yet in the letter:\n" + "".join(f"  - {m}\n" for m in reply.missing))
+        sys.stdout.write("\n" + reply.letter + ("" if reply.letter.endswith("\n") else "\n"))
+    return 0
+
+
 def _schema_command(args: argparse.Namespace) -> int:
     _dump(Facts.model_json_schema())
     return 0
@@ -294,6 +350,20 @@ def build_parser() -> argparse.ArgumentParser:
     dr.add_argument("--format", choices=["text", "md", "json"], default="text")
     dr.set_defaults(run=_draft_command)
     _model_flags(dr)
+
+    rev = commands.add_parser("revise", help="apply the critic's findings to a letter with the model, then re-check")
+    rev.add_argument("letter", metavar="LETTER")
+    rev.add_argument("--rules", help="comma-separated rule ids or categories to apply (default: all findings)")
+    rev.add_argument("--format", choices=["text", "json"], default="text")
+    rev.set_defaults(run=_revise_command)
+    _model_flags(rev)
+
+    rej = commands.add_parser("rejection", help="read Amazon's answer to an appeal: what it asks for, and a revision")
+    rej.add_argument("letter", metavar="LETTER", help="the letter you sent")
+    rej.add_argument("answer", metavar="ANSWER", help="Amazon's answer")
+    rej.add_argument("--format", choices=["text", "json"], default="text")
+    rej.set_defaults(run=_rejection_command)
+    _model_flags(rej)
 
     schema = commands.add_parser("schema", help="print a JSON schema")
     schema.add_argument("name", choices=["facts"])

@@ -21,6 +21,7 @@ _HOLD = re.compile(
 )
 _CJK = re.compile(r"[\u3400-\u9fff\u3040-\u30ff\uac00-\ud7af]")
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
+_OTHER_LETTER = re.compile(r"[^\W\d_\x00-\u024f]")
 
 
 def _finding(rule: Rule, text: str, start: int, end: int, severity: str | None = None, note: str = "") -> Finding:
@@ -110,7 +111,29 @@ def _pattern_findings(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Find
             continue
         if any(letter.has(lex, group, ctx_start, ctx_end) for group in rule.unless):
             continue
+        if "ownership" in rule.unless and sentence is not None and _owned_next(letter, lex, sentence):
+            continue
         yield _finding(rule, letter.text, start, end)
+
+
+_OWN_AHEAD = 2  # sentences after a third-party fact, in the same paragraph, that may own the gap
+
+
+def _owned_next(letter: Letter, lex: Lexicon, sentence: Sentence) -> bool:
+    """Whether a neutral fact about a third party (no fault or judgement in it) is owned by the next
+    sentences of the same paragraph: "Our manufacturer changed the fuse. ... We accepted the lot
+    without retesting." states a fact, not blame."""
+    if letter.has(lex, "fault", sentence.start, sentence.end):
+        return False
+    i = bisect_left(letter._starts or [s.start for s in letter.sentences], sentence.start)
+    prev_end = sentence.end
+    for s in letter.sentences[i + 1 : i + 1 + _OWN_AHEAD]:
+        if "\n\n" in letter.plain[prev_end : s.start] or s.section != sentence.section:
+            break  # a new paragraph or section
+        if letter.has(lex, "ownership", s.start, s.end):
+            return True
+        prev_end = s.end
+    return False
 
 
 # --- checks: where data alone is not enough ---------------------------------------------------------
@@ -131,16 +154,26 @@ def _corrective_scope(letter: Letter) -> Callable[[Sentence], bool]:
     return lambda s: False
 
 
+def _search(letter: Letter, lex: Lexicon, group: str, s: Sentence) -> re.Match | None:
+    """The first match of a lexicon group in a sentence, remembered per letter (several checks ask)."""
+    key = ("search", group, s.start, s.end)
+    if key not in letter._memo:
+        letter._memo[key] = lex.search(group, letter.plain[s.start : s.end])
+    return letter._memo[key]
+
+
 def check_unverified_action(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     in_scope = _corrective_scope(letter)
     for sentence in letter.sentences:
         if not in_scope(sentence):
             continue
-        body = letter.plain[sentence.start : sentence.end]
-        done = lex.search("done", body)
-        if done is None or letter_mod.word_count(body) < 3:  # "Signed" under a letter is not a claim
+        done = _search(letter, lex, "done", sentence)
+        if done is None:
             continue
-        promise = lex.search("future", body)
+        body = letter.plain[sentence.start : sentence.end]
+        if letter_mod.word_count(body) < 3:  # "Signed" under a letter is not a claim
+            continue
+        promise = _search(letter, lex, "future", sentence)
         if promise is not None and promise.start() < done.start():
             continue  # "we will make sure all items have been checked": a promise, not a report
         if rule.exceptions is not None and rule.exceptions.search(body):
@@ -155,7 +188,9 @@ def _reports_and_promises(letter: Letter, lex: Lexicon, sentences: list[Sentence
     promises, reports = [], []
     for s in sentences:
         body = letter.plain[s.start : s.end]
-        done, promise = lex.search("done", body), lex.search("future", body)
+        done, promise = _search(letter, lex, "done", s), _search(letter, lex, "future", s)
+        if promise is None and done is None:
+            promise = _search(letter, lex, "imperative", s)
         if promise is not None and (done is None or promise.start() < done.start()):
             if not _HOLD.search(body):
                 promises.append((s, body))
@@ -195,6 +230,7 @@ def check_unmeasured_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterat
 
 
 _AGENT_WINDOW = 120  # characters after the third party in which its fault must stand
+_LINK_WINDOW = 60  # characters before the third party in which a causal link or a passive fault stands
 
 
 def check_third_party_fault(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
@@ -209,14 +245,20 @@ def check_third_party_fault(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
         for m in rx.finditer(letter.lowered if folded else letter.plain):
             sentence = letter.sentence_at(m.start())
             if sentence is not None and sentence.section not in skip and m.end() <= sentence.end:
-                agents.setdefault(sentence, []).append(m.end())
+                agents.setdefault(sentence, []).append((m.start(), m.end()))
     for sentence in sorted(agents, key=lambda s: s.start):
         if letter.has(lex, "ownership", sentence.start, sentence.end):
             continue
         body = letter.plain[sentence.start : sentence.end]
         if rule.exceptions is not None and rule.exceptions.search(body):
             continue
-        for end in sorted(set(agents[sentence])):
+        for start, end in sorted(set(agents[sentence])):
+            # The third party made the cause ("due to the courier", "resealed by the liquidator")...
+            before = letter.plain[max(sentence.start, start - _LINK_WINDOW) : start]
+            if lex.has("blame_link", before) and not lex.has("enforcement", before):
+                yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
+                break
+            # ... or the agent of a fault that follows it.
             window = letter.plain[end : min(sentence.end, end + _AGENT_WINDOW)]
             m = lex.search("fault", window)
             if m is not None and lex.search("seller_subject", window[: m.start()]) is None:
@@ -225,17 +267,25 @@ def check_third_party_fault(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
 
 
 def infer_sections(letter: Letter, lex: Lexicon) -> dict[str, bool] | None:
-    """For a letter without headings, which of the three parts its sentences supply, by content."""
-    if _has_named_sections(letter):
+    """For a letter without headings, which of the three parts its sentences supply, by content.
+    A letter whose only section marks are paragraph cues ("Going forward, ...") is judged by content
+    too, the cued sections counting as present."""
+    if any(
+        not h.inferred and (h.sections[0] in ("root_cause", "corrective_actions", "preventive_measures") or len(h.sections) > 1)
+        for h in letter.headings
+    ):
         return None
     present = {"root_cause": False, "corrective_actions": False, "preventive_measures": False}
+    for section in letter.sections:
+        if section.has_content(letter.plain):
+            present[section.name] = True
     reports, promises = _reports_and_promises(letter, lex, letter.sentences)
     # With nothing reported as done, the promises are the corrective part (future_only reports them).
     present["corrective_actions"] = bool(reports) or any(lex.has("remedy", body) for _, body in promises)
     reported = {s.start for s in reports}
     for s in letter.sentences:
         body = letter.plain[s.start : s.end]
-        if s.start not in reported and lex.has("cause", body):
+        if lex.has("cause", body) and (s.start not in reported or lex.has("ownership", body)):
             present["root_cause"] = True
     promised = {s.start for s, _ in promises}
     for s in letter.sentences:
@@ -279,14 +329,66 @@ def check_too_long(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding
 def foreign_share(plain: str) -> float:
     """Share of the letter's words not in Latin script (two Chinese characters read as one word)."""
     cjk = len(_CJK.findall(plain)) / 2
-    runs = _LETTER_RUN.findall(_CJK.sub(" ", plain))
-    other = sum(1 for r in runs if any(ord(c) > 0x24F for c in r))
+    rest = _CJK.sub(" ", plain) if cjk else plain
+    runs = _LETTER_RUN.findall(rest)
+    # Only letters outside Latin script (Cyrillic, Greek, Arabic...) need each run read.
+    other = sum(1 for r in runs if any(ord(c) > 0x24F for c in r)) if _OTHER_LETTER.search(rest) else 0
     total = cjk + len(runs)
     return (cjk + other) / total if total else 0.0
 
 
+_LATIN_WORD = re.compile(r"[^\W\d_]+")
+
+
+def foreign_latin_sentences(letter: Letter, lex: Lexicon, min_words: int = 4, min_function: int = 3) -> list[tuple[Sentence, int]]:
+    """Sentences written in a Latin-script language other than English (German, Spanish, French...),
+    with their word counts: several function words of those languages, few English ones, and not a
+    run of capitalised names ("Les Jardins de la Loire")."""
+    key = ("foreign_latin", min_words, min_function)
+    if key in letter._memo:
+        return letter._memo[key]
+    found = []
+    english, foreign = lex.english_words, lex.foreign_words
+    low = letter.lowered
+    # A plain substring search first: most letters hold none of the commonest foreign function words.
+    spaced = " " + low.replace("\n", " ")
+    if not foreign or sum(spaced.count(w) for w in lex.foreign_markers) < 2:
+        letter._memo[key] = found
+        return found
+    hits = [m.start() for m in _LATIN_WORD.finditer(low) if m.group() in foreign]
+    if len(hits) >= min_function:
+        for s in letter.sentences:
+            if bisect_left(hits, s.end) - bisect_left(hits, s.start) < min_function:
+                continue  # too few foreign function words for the full count
+            words = _LATIN_WORD.findall(letter.plain, s.start, s.end)
+            if len(words) < min_words:
+                continue
+            f = e = caps = 0
+            for w in words:
+                low = w.lower()
+                if low in foreign:
+                    f += 1
+                elif low in english:
+                    e += 1
+                if w[0].isupper():
+                    caps += 1
+            if f >= min_function and f >= 2 * e + 1 and caps * 2 <= len(words):
+                found.append((s, len(words)))
+    letter._memo[key] = found
+    return found
+
+
+def check_foreign_latin(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
+    for s, _ in foreign_latin_sentences(letter, lex, rule.params.get("min_words", 4), rule.params.get("min_function_words", 3)):
+        yield _finding(rule, letter.text, *_sentence_span(letter, s))
+
+
 def check_not_english(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     share = foreign_share(letter.plain)
+    latin = sum(n for _, n in foreign_latin_sentences(letter, lex))
+    if latin:
+        total = letter_mod.word_count(letter.plain)
+        share = min(1.0, share + latin / total) if total else share
     if share > rule.params["max_foreign_share"]:
         yield _finding(rule, letter.text, 0, 0, note=f" (about {share:.0%} of the text.)")
 
@@ -300,6 +402,7 @@ CHECKS: dict[str, Callable[[Rule, Letter, Lexicon], Iterator[Finding]]] = {
     "too_short": check_too_short,
     "too_long": check_too_long,
     "not_english": check_not_english,
+    "foreign_latin": check_foreign_latin,
 }
 
 

@@ -31,14 +31,14 @@ _LINE_SEPARATORS = re.compile(r"\r(?!\n)|[\u2028\u2029\x85]")
 
 # A list marker or numbering at the start of a line or sentence: "-", "•", "1.", "(2)", "a)", "Q3:", "一、".
 LIST_MARKER = re.compile(
-    r"^[ \t]*(?:[-*•·●▪◦>]+|#{1,6}|\(?\d{1,2}[.)、:：]|\(?[a-zA-Z][.)](?=\s)|\(?[IVX]{1,4}[.)](?=\s)|Q\d{1,2}[.:：)]?|"
+    r"^[ \t]*(?:[-*•·●▪◦>]+|#{1,6}(?:[ \t]*\(?\d{1,2}[.)](?=\s))?|\(?\d{1,2}[.)、:：]|\(?[a-zA-Z][.)](?=\s)|\(?[IVX]{1,4}[.)](?=\s)|Q\d{1,2}[.:：)]?|"
     r"step\s*\d{1,2}[.:：)]?|[一二三四五六七八九十]{1,3}[、.．])[ \t]*",
     re.I,
 )
 _EMPHASIS = re.compile(r"^[*_\s]+|[*_\s]+$")
 # Words that may open a heading without changing what it is: "First, the reason of the problem:".
 _HEADING_LEAD = re.compile(
-    r"^(?:(?:the|our|my|a|an|some|and|then|next|finally|lastly|first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?|part \w+|section \w+)\b\s*[,:.\-–—]*\s+)+",
+    r"^(?:(?:the|our|my|a|an|some|and|then|next|finally|lastly|first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?|one|two|three|four|five|part \w+|section \w+|step \w+)\b\s*[,:.\-–—]*\s+)+",
     re.I,
 )
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?|[\u3400-\u9fff]")

@@ -104,6 +104,13 @@ class Lexicon:
                 compiled.extend((re.compile(p, flags), folded) for p in members if p.startswith("^"))
             self.classes[name] = tuple(compiled)
         self.groups = {name: tuple(members) for name, members in data["groups"].items()}
+        words = data.get("function_words", {})
+        # English function words, and those of the other languages (minus any English homograph).
+        self.english_words = frozenset(words.get("english", "").split())
+        self.foreign_words = frozenset(
+            w for lang, spec in words.items() if lang not in ("english", "markers") for w in spec.split()
+        ) - self.english_words
+        self.foreign_markers = tuple(f" {w} " for w in words.get("markers", "").split())
         for group, members in self.groups.items():
             unknown = [m for m in members if m not in self.classes]
             if unknown:

@@ -74,6 +74,10 @@ def test_carrier_named_in_an_owned_root_cause_is_not_blame():
         ("1. What caused the issue?", "2. What actions have already been taken?", "3. What will prevent this from happening again?"),
         ("<h2>Root cause</h2>", "<h2>Actions completed</h2>", "<h2>Next steps</h2>"),
         ("Cause:", "Actions done:", "Prevent in future:"),
+        ("## 1. Root cause", "## 2. Corrective actions taken", "## 3. Preventive measures"),
+        ("One, the reason of the problem", "Two, the corrective measures already completed", "Three, the preventive measures"),
+        ("Reason:", "Rectification measures:", "Future:"),
+        ("Why it happen:", "What we do:", "Future:"),
     ],
 )
 def test_sections_recognised_whatever_the_headings(headings):
@@ -141,6 +145,64 @@ def test_letter_without_headings_is_judged_by_content():
         "From now on our warehouse lead checks the late shipment report every Monday."
     )
     assert all(critique(text).sections.model_dump().values())
+
+
+def test_letter_with_only_a_paragraph_cue_is_judged_by_content():
+    # "Going forward," marks the preventive part; the other two are found by what the sentences say.
+    text = (
+        "I read each of the 22 defect orders. In November we switched to a cheaper base and we did not run a "
+        "dishwasher test before approving it.\n\n"
+        "On 15 February we stopped selling the bowl and created removal order 4TK7WQ2M8B for the 640 units at FBA.\n\n"
+        "Going forward, every component change requires a 20-cycle dishwasher test that I sign before approval."
+    )
+    result = critique(text)
+    assert all(result.sections.model_dump().values()), result.section_spans
+    assert not [f for f in result.findings if f.category == "missing_section"]
+
+
+def test_corrective_items_written_as_instructions_are_promises():
+    text = STRONG.split("Corrective Actions")[0] + (
+        "Corrective Actions\n1. Remove the listing.\n2. Refund the buyers.\n\nPreventive Measures" + STRONG.split("Preventive Measures")[1]
+    )
+    found = [f.quote for f in critique(text).findings if f.category == "future_only"]
+    assert found == ["Remove the listing", "Refund the buyers"]
+
+
+def test_third_party_made_the_cause_by_a_link_before_it():
+    for line in ("The late deliveries were mainly due to the courier during the holiday season.",
+                 "Some of the boxes had been opened and resealed by the liquidator before we received them."):
+        text = STRONG.replace("We did not compare the setting with the pickup schedule.", line)
+        assert [f.quote for f in critique(text).findings if f.category == "blame_shifting"] == [line.rstrip(".")]
+    neutral = STRONG.replace("We did not compare the setting with the pickup schedule.",
+                             "The listing was removed due to Amazon's policy on delivery promises.")
+    assert not [f for f in critique(neutral).findings if f.category == "blame_shifting"]
+
+
+def test_neutral_third_party_fact_owned_in_the_same_paragraph_is_not_blame():
+    fact = "Our manufacturer changed the supplier of the thermal fuse in October 2025 for lot HS-2510."
+    owned = STRONG.replace("We did not compare the setting with the pickup schedule.",
+                           fact + " We accepted the lot without retesting it.")
+    assert not [f for f in critique(owned).findings if f.category == "blame_shifting"]
+    alone = STRONG.replace("We did not compare the setting with the pickup schedule.", fact).replace(
+        "We checked all 14 late orders", "\nThe 14 late orders")
+    assert [f.quote for f in critique(alone).findings if f.category == "blame_shifting"] == [fact.rstrip(".")]
+
+
+def test_passage_in_another_latin_language():
+    text = STRONG.replace("We respectfully request", "Wir werden unsere Mitarbeiter besser schulen. We respectfully request")
+    found = [f for f in critique(text).findings if f.category == "language"]
+    assert [(f.rule, f.quote) for f in found] == [("language.foreign-latin", "Wir werden unsere Mitarbeiter besser schulen")]
+    assert not [f for f in critique(STRONG).findings if f.category == "language"]
+
+
+def test_letter_in_spanish_is_one_whole_letter_finding():
+    text = (
+        "Causa raíz: el tiempo de preparación estaba configurado en 1 día y el transportista necesita 2 días.\n"
+        "Acciones correctivas: el 16 de marzo de 2026 cambiamos el tiempo de preparación a 2 días para todos los productos.\n"
+        "Medidas preventivas: el jefe del almacén revisa la configuración todos los lunes y lo anota en el registro."
+    )
+    found = [f for f in critique(text).findings if f.category == "language"]
+    assert [f.rule for f in found] == ["language.not-english"]
 
 
 def test_placeholders_are_quoted_exactly():

@@ -291,3 +291,38 @@ def test_poa_draft_with_the_openai_backend(server, tmp_path, mode, first):
         assert len(server.requests) == 2  # a draft with its critique: two model calls
     home = tmp_path / "home"
     assert all(KEY.encode() not in p.read_bytes() for p in home.iterdir())
+
+
+def _cli(args, server, tmp_path, stdin=None):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": server.base_url, "POA_HOME": str(tmp_path / "home")}
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True, env=env, timeout=120,
+                          input=stdin)
+
+
+def test_cli_revise_and_rejection(server, tmp_path):
+    letter = tmp_path / "letter.txt"
+    letter.write_text(LETTER.replace(WEAK_LINE, "We will do our best"), encoding="utf-8")
+    server.queue(Reply(json={"letter": LETTER}), Reply(json={"findings": []}))
+    run = _cli(["revise", str(letter), "--rules", "vague", "--backend", "openai"], server, tmp_path)
+    assert run.returncode == 0 and run.stdout.decode() == LETTER
+    answer = tmp_path / "answer.txt"
+    answer.write_text("Please provide supplier contact details.", encoding="utf-8")
+    server.queue(Reply(json={"asks_for": ["supplier contact details"], "missing": ["supplier contact details"],
+                             "letter": LETTER}), Reply(json={"findings": []}))
+    run = _cli(["rejection", str(letter), str(answer), "--backend", "openai"], server, tmp_path)
+    assert run.returncode == 0 and "Not yet in the letter:\n  - supplier contact details" in run.stdout.decode()
+
+
+def test_revise_needs_the_model(tmp_path):
+    import subprocess
+    import sys
+
+    letter = tmp_path / "letter.txt"
+    letter.write_text(LETTER, encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "pipeline.cli", "revise", str(letter), "--backend", "offline"],
+                         capture_output=True, timeout=60)
+    assert run.returncode == 2 and b"needs the LLM backend" in run.stderr
