@@ -21,6 +21,7 @@ from functools import lru_cache
 from itertools import islice
 
 from . import corpus
+from .anchors import lowered
 from .letter import plain_view
 from .models import METRICS, VIOLATIONS, Candidate, Metric, Notice
 
@@ -35,14 +36,6 @@ _ESCAPE_OR_TEXT = re.compile(r"\\.|[^\\]+", re.S)
 def _lower_pattern(pattern: str) -> str:
     """Lower-case a pattern's text but not its escapes (`\\W` must stay `\\W`)."""
     return _ESCAPE_OR_TEXT.sub(lambda m: m.group() if m.group().startswith("\\") else m.group().lower(), pattern)
-
-
-def lowered(text: str) -> str:
-    """`text` in lower case with the same length, so positions carry over."""
-    low = text.lower()
-    if len(low) == len(text):
-        return low
-    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
 
 
 class _Rx:
