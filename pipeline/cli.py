@@ -302,6 +302,47 @@ def _rejection_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_command(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .evaluation import compare, run_eval, summary_markdown, write_run
+
+    if args.backend not in (None, "offline"):
+        print("poa eval: only the offline backend is evaluated so far", file=sys.stderr)
+        return 2
+    baseline = None
+    if args.baseline:
+        try:
+            baseline = json.loads(Path(args.baseline).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            print(f"poa eval: cannot read the baseline {args.baseline}: {exc}", file=sys.stderr)
+            return 2
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if sys.stderr.isatty() and total:
+            filled = int(30 * done / total)
+            sys.stderr.write(f"\r{stage:<8} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
+            sys.stderr.flush()
+
+    run = run_eval(args.cases, progress)
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    if baseline is not None:
+        run["comparison"] = compare(run, baseline, args.tolerance)
+    json_path, md_path = write_run(run, Path(args.out) if args.out else None)
+    if args.format == "json":
+        _dump({k: v for k, v in run.items() if k not in ("notices", "drafts", "critic")} | {"run_file": str(json_path)})
+    else:
+        sys.stdout.write(summary_markdown(run, run.get("comparison")))
+        print(f"\nRun: {json_path}\nSummary: {md_path}")
+    worse = [r for r in run.get("comparison", []) if r["change"] in ("worse", "missing")]
+    if worse:
+        print("poa eval: worse than the baseline: " + ", ".join(f"{r['metric']} {r['old']} -> {r['new']}" for r in worse),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def _schema_command(args: argparse.Namespace) -> int:
     _dump(Facts.model_json_schema())
     return 0
@@ -364,6 +405,15 @@ def build_parser() -> argparse.ArgumentParser:
     rej.add_argument("--format", choices=["text", "json"], default="text")
     rej.set_defaults(run=_rejection_command)
     _model_flags(rej)
+
+    ev = commands.add_parser("eval", help="score the critic, the notice reader and the drafter on the labeled cases")
+    ev.add_argument("--backend", choices=["offline", "openai"], default="offline")
+    ev.add_argument("--cases", default="*", metavar="GLOB", help="which sets in evals/critic and evals/notices (file stem)")
+    ev.add_argument("--baseline", metavar="FILE", help="a run or baseline JSON; exit 1 when a metric drops beyond tolerance")
+    ev.add_argument("--tolerance", type=float, default=0.005, help="allowed drop per metric (0-1 scale)")
+    ev.add_argument("--out", metavar="FOLDER", help="where to write the run files (default evals/runs/)")
+    ev.add_argument("--format", choices=["text", "json"], default="text")
+    ev.set_defaults(run=_eval_command)
 
     schema = commands.add_parser("schema", help="print a JSON schema")
     schema.add_argument("name", choices=["facts"])

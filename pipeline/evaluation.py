@@ -203,3 +203,146 @@ def format_report(report: CriticReport) -> str:
         f"weak<strong ordering {report.ordering:.3f}"
     )
     return "\n".join(lines)
+
+
+# --- the whole evaluation: notices, critic, drafts; run files and a regression gate ---------------------
+
+import json as _json  # noqa: E402
+import time as _time  # noqa: E402
+import tomllib as _tomllib  # noqa: E402
+from datetime import datetime as _datetime, timezone as _timezone  # noqa: E402
+
+EVALS = Path(__file__).resolve().parent.parent / "evals"
+# How far a metric may drop below the baseline before the gate fails (absolute, on a 0-1 scale).
+TOLERANCE = 0.005
+
+
+def _notice_cases(files: list[Path]) -> list[dict]:
+    cases = []
+    for path in files:
+        for item in _tomllib.loads(path.read_text(encoding="utf-8"))["notices"]:
+            cases.append({**item, "set": path.stem})
+    return cases
+
+
+def score_notices(cases: list[dict], reader: Callable[[str], object]) -> dict:
+    """Violation accuracy with a confusion matrix; identifier sets and metric values exact per case."""
+    rows, confusion = [], {}
+    for case in cases:
+        got, want = reader(case["text"]), case["expected"]
+        metrics_ok = {(m.name, m.value) for m in got.metrics} == {(m["name"], m["value"]) for m in want["metrics"]}
+        row = {"id": case["id"], "set": case["set"], "expected": want["violation"], "got": got.violation,
+               "confidence": got.confidence, "violation_ok": got.violation == want["violation"],
+               "asins_ok": set(got.asins) == set(want["asins"]), "orders_ok": set(got.order_ids) == set(want["order_ids"]),
+               "metrics_ok": metrics_ok}
+        rows.append(row)
+        confusion.setdefault(want["violation"], {}).setdefault(got.violation, 0)
+        confusion[want["violation"]][got.violation] += 1
+    n = len(rows) or 1
+    return {
+        "metrics": {f"notice.{k}": round(sum(r[f"{k}_ok"] for r in rows) / n, 4)
+                    for k in ("violation", "asins", "orders", "metrics")},
+        "confusion": confusion,
+        "cases": rows,
+    }
+
+
+def score_drafts(cases: list[dict], reader, drafter) -> dict:
+    """A draft from each notice alone: three sections, every ASIN named, no serious line finding."""
+    rows = []
+    for case in cases:
+        notice = reader(case["text"])
+        result = drafter(notice)
+        serious = [f.rule for f in result.critique.findings if f.severity == "high" and f.category in LINE_CATEGORIES]
+        rows.append({"id": case["id"], "sections_ok": all(result.critique.sections.model_dump().values()),
+                     "asins_ok": all(a in result.text for a in notice.asins), "clean_ok": not serious,
+                     "serious": serious, "words": result.stats.words})
+    n = len(rows) or 1
+    return {"metrics": {f"draft.{k}": round(sum(r[f"{k}_ok"] for r in rows) / n, 4) for k in ("sections", "asins", "clean")},
+            "cases": rows}
+
+
+def critic_metrics(report: CriticReport) -> dict:
+    out = {"critic.recall": round(report.recall, 4), "critic.precision": round(report.precision, 4),
+           "critic.good_kept": round(1 - report.good_flag_rate, 4), "critic.ordering": round(report.ordering, 4)}
+    for name, c in report.per_category.items():
+        if c.labels:
+            out[f"critic.recall.{name}"] = round(c.recall, 4)
+        if c.findings:
+            out[f"critic.precision.{name}"] = round(c.precision, 4)
+    return out
+
+
+def run_eval(pattern: str = "*", progress: Callable[[str, int, int], None] | None = None) -> dict:
+    """The offline evaluation over evals/critic/<pattern>.toml and evals/notices/<pattern>.toml."""
+    from . import critique, draft, parse_notice
+    from .rules import rules_version
+
+    started = _time.monotonic()
+    report = {"at": _datetime.now(_timezone.utc).isoformat(timespec="seconds"), "backend": "offline",
+              "rules_version": rules_version(), "metrics": {}}
+    letter_files = sorted((EVALS / "critic").glob(f"{pattern}.toml"))
+    letters = [item for path in letter_files for item in load_letters(path)]
+    done = []
+
+    def critic_with_progress(text: str):
+        done.append(1)
+        if progress:
+            progress("critic", len(done), len(letters))
+        return critique(text)
+
+    critic_report = score_critic(letters, critic_with_progress)
+    report["metrics"].update(critic_metrics(critic_report))
+    report["critic"] = {
+        "sets": [p.stem for p in letter_files],
+        "missed": [{"letter": lid, "category": lab.category, "quote": lab.quote} for lid, lab in critic_report.missed],
+        "false_findings": [{"letter": lid, "rule": f.rule, "quote": f.quote} for lid, f in critic_report.false_findings],
+    }
+    notice_files = sorted((EVALS / "notices").glob(f"{pattern}.toml"))
+    cases = _notice_cases(notice_files)
+    if progress:
+        progress("notices", 0, len(cases))
+    notices = score_notices(cases, parse_notice)
+    drafts = score_drafts(cases, parse_notice, draft)
+    report["metrics"].update(notices["metrics"])
+    report["metrics"].update(drafts["metrics"])
+    report["notices"] = {"sets": [p.stem for p in notice_files], "confusion": notices["confusion"],
+                         "cases": notices["cases"]}
+    report["drafts"] = {"cases": drafts["cases"]}
+    report["seconds"] = round(_time.monotonic() - started, 2)
+    return report
+
+
+def compare(run: dict, baseline: dict, tolerance: float = TOLERANCE) -> list[dict]:
+    """Each metric of the baseline against this run: better, worse (beyond the tolerance) or same."""
+    rows = []
+    for name, old in sorted(baseline.get("metrics", {}).items()):
+        new = run["metrics"].get(name)
+        if new is None:
+            rows.append({"metric": name, "old": old, "new": None, "change": "missing"})
+            continue
+        delta = round(new - old, 4)
+        change = "worse" if delta < -tolerance else "better" if delta > tolerance else "same"
+        rows.append({"metric": name, "old": old, "new": new, "delta": delta, "change": change})
+    return rows
+
+
+def summary_markdown(run: dict, comparison: list[dict] | None = None) -> str:
+    lines = [f"# Evaluation {run['at']}", "", f"Backend: {run['backend']} · rules {run['rules_version']} · "
+             f"{run['seconds']} s", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {k} | {v:.3f} |" for k, v in sorted(run["metrics"].items())]
+    if comparison:
+        moved = [r for r in comparison if r["change"] in ("worse", "better", "missing")]
+        lines += ["", "## Against the baseline", ""]
+        lines += [f"- {r['change']}: {r['metric']} {r['old']} -> {r['new']}" for r in moved] or ["- no change"]
+    return "\n".join(lines) + "\n"
+
+
+def write_run(run: dict, folder: Path | None = None) -> tuple[Path, Path]:
+    folder = folder or EVALS / "runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = run["at"].replace(":", "").replace("+0000", "Z")
+    json_path, md_path = folder / f"{stem}.json", folder / f"{stem}.md"
+    json_path.write_text(_json.dumps(run, ensure_ascii=False, indent=2), encoding="utf-8")
+    md_path.write_text(summary_markdown(run, run.get("comparison")), encoding="utf-8")
+    return json_path, md_path

@@ -1,0 +1,70 @@
+"""The regression gate: the offline evaluation against the committed baseline (evals/baseline.json).
+A change that makes a measured number worse fails here, and so fails `bash .ci/run`."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline import corpus, rules
+from pipeline.evaluation import compare, run_eval, write_run
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = json.loads((ROOT / "evals" / "baseline.json").read_text(encoding="utf-8"))
+
+
+def _clear():
+    for cached in (corpus._load, rules.load_rules, rules.lexicon, rules.rules_version, rules.anchor_indexes):
+        cached.cache_clear()
+
+
+def test_no_metric_is_worse_than_the_baseline():
+    run = run_eval()
+    worse = [r for r in compare(run, BASELINE) if r["change"] in ("worse", "missing")]
+    assert worse == [], worse
+    assert run["seconds"] < 30
+
+
+def test_weakening_a_rule_fails_the_gate(tmp_path, monkeypatch):
+    target = tmp_path / "corpus"
+    shutil.copytree(corpus.corpus_dir(), target)
+    path = target / "rules" / "blame_shifting.toml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index('id = "blame_shifting.carrier"')
+    block_end = text.index("[[rules]]", start)
+    patterns_start = text.index("patterns = [", start)
+    text = text[:patterns_start] + "patterns = [\n  '\\bnever matches anything here\\b',\n]\n" + \
+        text[text.index("]\n", patterns_start) + 2 : block_end] + text[block_end:]
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("POA_CORPUS", str(target))
+    _clear()
+    try:
+        worse = [r["metric"] for r in compare(run_eval(), BASELINE) if r["change"] == "worse"]
+    finally:
+        monkeypatch.delenv("POA_CORPUS")
+        _clear()
+    assert "critic.recall.blame_shifting" in worse
+
+
+def test_poa_eval_writes_a_run_and_a_summary(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "pipeline.cli", "eval", "--cases", "dev2", "--out", str(tmp_path),
+                          "--baseline", str(ROOT / "evals" / "baseline.json")], capture_output=True, timeout=120)
+    files = sorted(p.suffix for p in tmp_path.iterdir())
+    assert files == [".json", ".md"]
+    data = json.loads(next(tmp_path.glob("*.json")).read_text(encoding="utf-8"))
+    assert data["critic"]["sets"] == ["dev2"] and data["notices"]["sets"] == ["dev2"]
+    assert "confusion" in data["notices"] and data["comparison"]
+    # One set alone scores differently from the baseline's full set: the gate reports it and exits 1.
+    assert run.returncode != 2, run.stderr
+    assert b"Against the baseline" in run.stdout
+
+
+def test_write_run(tmp_path):
+    run = {"at": "2026-11-25T00:00:00+00:00", "backend": "offline", "rules_version": "x", "seconds": 1.0,
+           "metrics": {"critic.recall": 0.9}}
+    json_path, md_path = write_run(run, tmp_path)
+    assert json.loads(json_path.read_text())["metrics"] == {"critic.recall": 0.9}
+    assert "| critic.recall | 0.900 |" in md_path.read_text()
