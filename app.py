@@ -510,6 +510,71 @@ def critique_tab() -> None:
         review(case_id)
 
 
+def evals_tab() -> None:
+    """Run the offline evaluation, browse a case, see per-category figures, compare two runs."""
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    from pipeline.evaluation import EVALS, compare, load_letters, run_eval, write_run
+    from pipeline.models import Finding
+
+    runs_dir = Path(st.session_state.get(S + "runs_dir") or EVALS / "runs")
+    if st.button(tr("evals.run"), key=S + "evals.run", type="primary"):
+        bar = st.progress(0.0, text=tr("evals.running"))
+        run = run_eval(progress=lambda stage, done, total: bar.progress(min(1.0, done / total) if total else 1.0,
+                                                                       text=f"{stage} {done}/{total}"))
+        bar.empty()
+        path, _ = write_run(run, runs_dir)
+        st.session_state[S + "evals.current"] = str(path)
+    files = sorted(runs_dir.glob("*.json"), reverse=True) if runs_dir.is_dir() else []
+    if not files:
+        st.caption(tr("evals.none"))
+        return
+    names = [p.name for p in files]
+    current = st.session_state.get(S + "evals.current")
+    chosen = st.selectbox(tr("evals.pick"), names, index=names.index(Path(current).name) if current and Path(current).name in names else 0,
+                          key=S + "evals.pick")
+    run = json.loads((runs_dir / chosen).read_text(encoding="utf-8"))
+    st.caption(f"{run['backend']} · {run['rules_version']} · {run['seconds']} s")
+    metrics = run["metrics"]
+    cols = st.columns(4)
+    for col, key in zip(cols, ("critic.recall", "critic.precision", "notice.violation", "draft.clean")):
+        col.metric(key, f"{metrics.get(key, 0):.3f}")
+    cats = sorted({k.split(".")[-1] for k in metrics if k.startswith("critic.recall.")})
+    chart = pd.DataFrame({"recall": [metrics.get(f"critic.recall.{c}", 0) for c in cats],
+                          "precision": [metrics.get(f"critic.precision.{c}", 0) for c in cats]}, index=cats)
+    st.subheader(tr("evals.per_category"))
+    st.bar_chart(chart)
+    st.subheader(tr("evals.confusion"))
+    confusion = run["notices"]["confusion"]
+    labels = sorted(set(confusion) | {g for row in confusion.values() for g in row})
+    st.dataframe(pd.DataFrame([[confusion.get(e, {}).get(g, 0) for g in labels] for e in labels], index=labels,
+                              columns=labels), key=S + "evals.confusion")
+
+    st.subheader(tr("evals.case"))
+    letters = [item for path in sorted((EVALS / "critic").glob("*.toml")) for item in load_letters(path)]
+    by_id = {item.id: item for item in letters}
+    case_id = st.selectbox(tr("evals.case_pick"), list(by_id), key=S + "evals.case_id")
+    item = by_id[case_id]
+    expected = [Finding(category=lab.category, rule="label", severity="high", start=lab.start, end=lab.end,
+                        quote=lab.quote, message="", suggestion="") for lab in item.labels]
+    found = critique(item.text).findings
+    left, right = st.columns(2)
+    left.markdown(f"**{tr('evals.expected')}** ({len(expected)})")
+    left.markdown(highlight_html(item.text, expected), unsafe_allow_html=True)
+    right.markdown(f"**{tr('evals.found')}** ({len(found)})")
+    right.markdown(highlight_html(item.text, found), unsafe_allow_html=True)
+
+    if len(names) > 1:
+        st.subheader(tr("evals.compare"))
+        other = st.selectbox(tr("evals.against"), [n for n in names if n != chosen], key=S + "evals.against")
+        rows = compare(run, json.loads((runs_dir / other).read_text(encoding="utf-8")))
+        moved = [r for r in rows if r["change"] != "same"]
+        st.dataframe(pd.DataFrame(moved or rows), key=S + "evals.diff")
+
+
 def main() -> None:
     st.set_page_config(page_title="POA writer", page_icon="📝", layout="wide")
     warm_up()
@@ -521,11 +586,13 @@ def main() -> None:
     sidebar()
     st.title(tr("app.title"))
     st.caption(tr("app.subtitle"))
-    draft_box, critique_box = st.tabs([tr("tab.draft"), tr("tab.critique")])
+    draft_box, critique_box, evals_box = st.tabs([tr("tab.draft"), tr("tab.critique"), tr("tab.evals")])
     with draft_box:
         draft_tab()
     with critique_box:
         critique_tab()
+    with evals_box:
+        evals_tab()
 
 
 main()

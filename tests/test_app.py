@@ -167,3 +167,13 @@ def test_the_llm_backend_from_the_sidebar_and_its_fallback(home):
         click(at, next(b for b in at.button if (b.key or "").startswith("poa.recheck.")))
         assert any("HTTP 500" in w.value and "offline" in w.value for w in at.warning)
         assert any("Checked by: offline" in c.value for c in at.caption)
+
+
+def test_evals_page_runs_browses_and_compares(home, tmp_path):
+    at = new_app()
+    at.session_state["poa.runs_dir"] = str(tmp_path / "runs")
+    click(at, at.button(key="poa.evals.run"))
+    assert any(m.label == "critic.recall" for m in at.metric)
+    assert any("poa-finding" in m.value for m in at.markdown)  # expected and found spans, side by side
+    click(at, at.button(key="poa.evals.run"))  # a second run: the comparison appears
+    assert at.selectbox(key="poa.evals.against").value is not None

@@ -177,5 +177,11 @@ def test_draft_review_edit_download_and_reopen_after_restart(server, browser, tm
     sync_api.expect(page.get_by_label("The letter (edit here", exact=False)).to_contain_text("Acme Home Store")
     page.locator("div.poa-letter").first.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "3-reopened-after-restart.png"))
+    # The evals page: run, see the figures and a case with expected and found spans.
+    page.get_by_role("tab", name="Evals").click()
+    page.get_by_role("button", name="Run the offline evals").click()
+    page.get_by_text("critic.recall", exact=True).first.wait_for(timeout=60_000)
+    page.get_by_text("Found by the critic", exact=False).first.wait_for(timeout=60_000)
+    page.screenshot(path=str(shots / "4-evals.png"))
     (ARTIFACTS / "browser-timings.json").write_text(json.dumps(timings, indent=2))
     print("browser timings:", timings)
