@@ -32,7 +32,8 @@ def open_store(home: str) -> CaseStore:
 
 @st.cache_resource(show_spinner=False)
 def warm_up() -> bool:
-    """Load the rules once per server, so the first check a user asks for is as fast as the rest."""
+    """Load the rules once per server, after the first page is drawn, so the first check a user asks
+    for is as fast as the rest."""
     critique("Root cause: warm up.")
     return True
 
@@ -512,16 +513,27 @@ def critique_tab() -> None:
 
 def evals_tab() -> None:
     """Run the offline evaluation, browse a case, see per-category figures, compare two runs."""
-    import json
     from pathlib import Path
+
+    from pipeline.evaluation import EVALS
+
+    runs_dir = Path(st.session_state.get(S + "runs_dir") or EVALS / "runs")
+    # Tabs draw all their content on every run; the evals stay closed until asked for, so the other
+    # pages stay fast.
+    cols = st.columns(2)
+    run_now = cols[0].button(tr("evals.run"), key=S + "evals.run", type="primary")
+    if cols[1].button(tr("evals.open"), key=S + "evals.open_button") or run_now:
+        st.session_state[S + "evals.open"] = True
+    if not st.session_state.get(S + "evals.open"):
+        return
+    import json
 
     import pandas as pd
 
-    from pipeline.evaluation import EVALS, compare, load_letters, run_eval, write_run
+    from pipeline.evaluation import compare, load_letters, run_eval, write_run
     from pipeline.models import Finding
 
-    runs_dir = Path(st.session_state.get(S + "runs_dir") or EVALS / "runs")
-    if st.button(tr("evals.run"), key=S + "evals.run", type="primary"):
+    if run_now:
         bar = st.progress(0.0, text=tr("evals.running"))
         run = run_eval(progress=lambda stage, done, total: bar.progress(min(1.0, done / total) if total else 1.0,
                                                                        text=f"{stage} {done}/{total}"))
@@ -577,7 +589,6 @@ def evals_tab() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="POA writer", page_icon="📝", layout="wide")
-    warm_up()
     if S + "restored" not in st.session_state:
         st.session_state[S + "restored"] = True
         wanted = st.query_params.get("case")
@@ -593,6 +604,7 @@ def main() -> None:
         critique_tab()
     with evals_box:
         evals_tab()
+    warm_up()  # last: everything above is already on the page
 
 
 main()
