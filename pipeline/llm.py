@@ -144,10 +144,14 @@ class ModelNotice(BaseModel):
 
 class ModelRevision(BaseModel):
     letter: str = Field(description="The whole revised letter")
+    findings: list[ModelFinding] = Field(default=[], description="Weak lines still in the revised letter")
 
     @model_validator(mode="after")
     def _checked(self, info: ValidationInfo) -> "ModelRevision":
         _no_new_identifiers([self.letter], info)
+        missing = [f.quote for f in self.findings if f.quote not in self.letter]
+        if missing:
+            raise ValueError(f"these quotes are not in the revised letter: {missing[:3]}; quote it exactly")
         return self
 
 
@@ -246,6 +250,10 @@ class LLMBackend:
             review = self._call("critique", prompt, {"categories": ", ".join(CATEGORIES), "rule_findings": rule_lines,
                                                       "letter": piece}, ModelReview, {"text": piece}, use_cache)
             found += review.findings
+        return self._with_model_findings(text, base, found, redactor)
+
+    def _with_model_findings(self, text: str, base: Critique, found: list[ModelFinding], redactor: Redactor) -> Critique:
+        """Merge the model's findings into the rules' critique (one finding per span), rescored."""
         findings = list(base.findings)
         for mf in found:
             quote = redactor.restore(mf.quote)
@@ -291,7 +299,8 @@ class LLMBackend:
         answer = self._call("revise", load_prompt("revise"), {"findings": listed, "letter": sent}, ModelRevision,
                             {"source": sent}, use_cache)
         revised = redactor.restore(answer.letter)
-        return revised, self.critique(revised, use_cache=use_cache)
+        # One call: the model reviews its own revision in the same answer; the rules run as always.
+        return revised, self._with_model_findings(revised, offline_critique(revised), answer.findings, redactor)
 
     def rejection(self, letter: str, answer_text: str, use_cache: bool = True) -> RejectionReply:
         """Read Amazon's answer to an appeal: what it asks for, what the letter lacks, and a revision."""

@@ -191,9 +191,13 @@ def test_revise_applies_findings_and_critiques_again(server, tmp_path):
     weak = LETTER.replace(WEAK_LINE, "We will do our best")
     picked = [f for f in critique(weak).findings if f.rule == "vague.best-effort"]
     revised = weak.replace("We will do our best", "Our packaging had no drop test before shipping")
-    server.queue(Reply(json={"letter": revised}), Reply(json={"findings": []}))
+    server.queue(Reply(json={"letter": revised, "findings": [{"category": "vague", "severity": "low",
+                  "quote": "Our packaging had no drop test before shipping", "message": "say since when",
+                  "suggestion": "add the date"}]}))
     text, result = backend(server, tmp_path).revise(weak, picked)
+    assert len(server.requests) == 1  # revising adds one model call, its review included
     assert text == revised and not [f for f in result.findings if f.rule == "vague.best-effort"]
+    assert any(f.source == "llm" and f.quote == "Our packaging had no drop test before shipping" for f in result.findings)
     assert "do our best" in server.requests[0]["messages"][1]["content"]
 
 
@@ -306,7 +310,7 @@ def _cli(args, server, tmp_path, stdin=None):
 def test_cli_revise_and_rejection(server, tmp_path):
     letter = tmp_path / "letter.txt"
     letter.write_text(LETTER.replace(WEAK_LINE, "We will do our best"), encoding="utf-8")
-    server.queue(Reply(json={"letter": LETTER}), Reply(json={"findings": []}))
+    server.queue(Reply(json={"letter": LETTER, "findings": []}))
     run = _cli(["revise", str(letter), "--rules", "vague", "--backend", "openai"], server, tmp_path)
     assert run.returncode == 0 and run.stdout.decode() == LETTER
     answer = tmp_path / "answer.txt"
