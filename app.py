@@ -386,7 +386,7 @@ def draft_tab() -> None:
             st.error(tr("input." + problem))
         else:
             with st.spinner(tr("draft.reading")):
-                notice = parse_notice(text)
+                notice = run_job(lambda b: b.parse_notice(text), lambda: parse_notice(text))
             st.session_state[S + "notice"] = notice
             case_id = ensure_case("draft")
             cases = store()

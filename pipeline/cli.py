@@ -188,9 +188,15 @@ def format_questions(items: list[Question], lang: str) -> str:
 
 
 def _notice_command(args: argparse.Namespace) -> int:
-    notice = _read_notice("notice", args.file)
-    if notice is None:
+    from .notice import parse_notice
+
+    try:
+        text = read_text(args.file)
+        backend = _backend(args, "notice")
+    except InputError as exc:
+        print(f"poa notice: {exc}", file=sys.stderr)
         return 2
+    notice = _with_model("notice", backend, lambda: backend.parse_notice(text), lambda: parse_notice(text))
     if args.format == "json":
         _dump(notice)
     else:
@@ -378,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     notice.add_argument("file", metavar="FILE", help="the notice as text, e-mail or HTML, or - for standard input")
     notice.add_argument("--format", choices=["text", "json"], default="text")
     notice.set_defaults(run=_notice_command)
+    _model_flags(notice)
 
     ask = commands.add_parser("questions", help="the facts to gather for a notice, each with the proof it needs")
     ask.add_argument("notice", metavar="NOTICE", help="the notice file, or -")

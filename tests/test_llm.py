@@ -330,3 +330,12 @@ def test_revise_needs_the_model(tmp_path):
     run = subprocess.run([sys.executable, "-m", "pipeline.cli", "revise", str(letter), "--backend", "offline"],
                          capture_output=True, timeout=60)
     assert run.returncode == 2 and b"needs the LLM backend" in run.stderr
+
+
+def test_cli_notice_with_the_model(server, tmp_path):
+    server.queue(Reply(json={"violation": "order_defect_rate", "asins": [], "order_ids": []}))
+    run = _cli(["notice", "-", "--backend", "openai", "--format", "json"], server, tmp_path, stdin=NOTICE_TEXT.encode())
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["violation"] == "order_defect_rate" and data["asins"] == ["B07PQRS123"]
+    assert len(server.requests) == 1
