@@ -112,6 +112,35 @@ def anchors(pattern: str, flags: int = 0) -> Anchors:
     return tuple(usable[:MAX_SETS])
 
 
+def repeated_runs(pattern: str, flags: int = 0) -> tuple[str, ...]:
+    """Strings every match contains, in the lower-case view, from the pattern's top-level repeats of
+    one ASCII character ("_{4,}" gives "____", "[Xx]{3,}" gives "xxx"); a cheap filter for patterns
+    without anchors. Empty when nothing can be proven."""
+    if flags & re.IGNORECASE:
+        return ()
+    try:
+        parsed = _parser.parse(pattern, flags)
+    except re.error:
+        return ()
+    if parsed.state.flags & re.IGNORECASE:
+        return ()
+    found = []
+    for op, av in parsed:
+        if op not in _REPEATS or av[0] < 2 or len(av[2]) != 1:
+            continue
+        inner_op, inner = av[2][0]
+        if inner_op is C.LITERAL:
+            chars = {inner}
+        elif inner_op is C.IN and inner and all(kind is C.LITERAL for kind, _ in inner):
+            chars = {value for _, value in inner}
+        else:
+            continue
+        lows = {chr(c).lower() for c in chars}
+        if len(lows) == 1 and all(c < 128 for c in chars):
+            found.append(lows.pop() * av[0])
+    return tuple(found)
+
+
 def lowered(text: str) -> str:
     """`text` in lower case with every offset kept (characters whose lower case is longer stay as they are)."""
     low = text.lower()

@@ -10,8 +10,7 @@ from . import letter as letter_mod
 from . import scoring
 from .letter import Letter, Sentence
 from .models import Critique, Finding, Sections, SectionSpan, TextStats, severity_rank
-from .anchors import offsets_for
-from .rules import Lexicon, Rule, lexicon, load_rules, rules_version
+from .rules import Lexicon, Rule, anchor_groups, lexicon, load_rules, rules_version
 
 # "The listing will stay closed until Amazon approves it": a hold already in place, not a promise.
 _HOLD = re.compile(
@@ -59,24 +58,58 @@ def _in_sections(rule: Rule, letter: Letter, sentence: Sentence | None) -> bool:
 
 def _matches(rule: Rule, letter: Letter) -> Iterator[re.Match]:
     """Matches of the rule's patterns in text order; for quoted matches, overlapping ones dropped."""
+    if not rule.patterns:
+        return
     found = []
-    present = letter.anchor_hits(rule.patterns[0].folded) if rule.patterns else {}
-    if rule.gate is not None and rule.gate.isdisjoint(present):
+    present = letter.anchor_hits(rule.patterns[0].folded)
+    keys = present.keys()
+    if rule.gate is not None and keys.isdisjoint(rule.gate):
         return  # no pattern of this rule can match: none of their anchors is in the letter
+    memo = letter._memo
+    by_anchor, numbers = anchor_groups()
+    # The numbers of the anchor sets present in this view of the letter (see rules.anchor_groups).
+    groups_key = ("anchor_groups", rule.patterns[0].folded)
+    present_groups = memo.get(groups_key)
+    if present_groups is None:
+        present_groups = set()
+        for a in present:
+            present_groups.update(by_anchor.get(a, ()))
+        memo[groups_key] = present_groups
+    plain = letter.plain
+    size = len(plain)
     for pattern in rule.patterns:
         # Run the pattern only around its anchors: the same matches, far less scanning.
-        offsets = offsets_for(pattern.anchors, present)
-        if offsets == []:
-            continue
-        view = letter.lowered if pattern.folded else letter.plain
-        if offsets is None or rule.scope == "match":
-            found.extend(pattern.regex.finditer(view))
-            continue
-        for start, end in letter.windows(offsets):
-            natural_end = end == len(letter.plain) or letter.plain[end] == "\n"
-            for m in pattern.regex.finditer(view, start, end):
-                if m.end() < end or natural_end:  # a match cut off by the window is not a match
-                    found.append(m)
+        anchor_sets = pattern.anchors
+        if anchor_sets:
+            wanted = numbers.get(anchor_sets)
+            if wanted is None:  # a rule not among the loaded ones
+                if any(keys.isdisjoint(group) for group in anchor_sets):
+                    continue
+            elif not wanted <= present_groups:
+                continue  # some required anchor set is absent: the pattern cannot match
+            if rule.scope == "match":
+                found.extend(pattern.regex.finditer(letter.lowered if pattern.folded else plain))
+                continue
+            view = letter.lowered if pattern.folded else plain
+            # The windows depend only on where the first anchor set stands: computed once per letter.
+            key = ("windows", pattern.folded, anchor_sets[0])
+            spans = memo.get(key)
+            if spans is None:
+                spans = []
+                for start, end in letter.windows([o for a in anchor_sets[0] for o in present.get(a, ())]):
+                    spans.append((start, end, end == size or plain[end] == "\n"))
+                memo[key] = spans
+            finditer = pattern.regex.finditer
+            for start, end, natural_end in spans:
+                for m in finditer(view, start, end):
+                    if m.end() < end or natural_end:  # a match cut off by the window is not a match
+                        found.append(m)
+        else:
+            if pattern.runs:
+                low = letter.lowered
+                if not all(run in low for run in pattern.runs):
+                    continue  # a run of characters every match holds is absent
+            found.extend(pattern.regex.finditer(letter.lowered if pattern.folded else plain))
     found.sort(key=lambda m: (m.start(), -m.end()))
     last_end = -1
     for m in found:
@@ -314,14 +347,22 @@ def check_missing_section(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[
         yield _finding(rule, letter.text, 0, 0)
 
 
+def _letter_words(letter: Letter) -> int:
+    """Words in the whole letter, counted once per letter."""
+    words = letter._memo.get("words")
+    if words is None:
+        words = letter._memo["words"] = letter_mod.word_count(letter.plain)
+    return words
+
+
 def check_too_short(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
-    words = letter_mod.word_count(letter.plain)
+    words = _letter_words(letter)
     if words < rule.params["min_words"]:
         yield _finding(rule, letter.text, 0, 0, note=f" ({words} words.)")
 
 
 def check_too_long(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
-    words = letter_mod.word_count(letter.plain)
+    words = _letter_words(letter)
     if words > rule.params["max_words"]:
         yield _finding(rule, letter.text, 0, 0, note=f" ({words} words.)")
 
@@ -387,7 +428,7 @@ def check_not_english(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Find
     share = foreign_share(letter.plain)
     latin = sum(n for _, n in foreign_latin_sentences(letter, lex))
     if latin:
-        total = letter_mod.word_count(letter.plain)
+        total = _letter_words(letter)
         share = min(1.0, share + latin / total) if total else share
     if share > rule.params["max_foreign_share"]:
         yield _finding(rule, letter.text, 0, 0, note=f" (about {share:.0%} of the text.)")
@@ -495,6 +536,6 @@ def critique(text: str) -> Critique:
         verdict=verdict,
         verdict_reason=reason,
         deductions=deductions,
-        stats=TextStats(words=letter_mod.word_count(letter.plain), characters=len(text)),
+        stats=TextStats(words=_letter_words(letter), characters=len(text)),
         rules_version=rules_version(),
     )

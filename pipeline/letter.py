@@ -51,6 +51,7 @@ _TRAILING_PUNCT = ".。;；,，:："
 # Text with no sentence ends (a pasted table, 1 MB on one line) is cut into pieces of at most this
 # many characters, at a clause break or a space, so that every check works on a bounded span.
 MAX_SENTENCE = 600
+_WORD_BEFORE = re.compile(r"([A-Za-z.]+)$")
 _CLAUSE_BREAK = re.compile(r"[,;，；]\s|\s")
 
 
@@ -186,29 +187,30 @@ def word_count(text: str) -> int:
 
 def plain_view(text: str) -> str:
     """`text` with markup and control characters blanked, same length, so offsets carry over."""
-    chars = list(_LINE_SEPARATORS.sub("\n", _CONTROL.sub(" ", text)))
-    chars = [" " if c == "\r" or c == "\t" or c == "\u00a0" else c for c in chars]
-    if _HTML_SIGN.search(text):
-        for m in _HTML_BLOCK.finditer(text):
-            chars[m.start() : m.end()] = [" " if c != "\n" else "\n" for c in text[m.start() : m.end()]]
-        for m in _HTML_TAG.finditer(text):
-            name = m.group(1).lower()
-            if name not in _HTML_TAGS:
-                continue  # "<insert date>" is a placeholder, not markup
-            chars[m.start() : m.end()] = [" "] * (m.end() - m.start())
-            if name in _HTML_BREAKING:
-                chars[m.start()] = "\n"
-        for m in _ENTITY.finditer(text):
-            name = m.group(1)
-            if name.startswith("#"):
-                try:
-                    code = int(name[2:], 16) if name[1:2] in "xX" else int(name[1:])
-                    char = chr(code) if code < 0x110000 and chr(code).isprintable() else " "
-                except ValueError:
-                    char = " "
-            else:
-                char = _ENTITY_CHARS.get(name.lower(), " ")
-            chars[m.start() : m.end()] = [char] + [" "] * (m.end() - m.start() - 1)
+    flat = _LINE_SEPARATORS.sub("\n", _CONTROL.sub(" ", text)).replace("\r", " ").replace("\t", " ").replace("\u00a0", " ")
+    if not _HTML_SIGN.search(text):
+        return flat
+    chars = list(flat)
+    for m in _HTML_BLOCK.finditer(text):
+        chars[m.start() : m.end()] = [" " if c != "\n" else "\n" for c in text[m.start() : m.end()]]
+    for m in _HTML_TAG.finditer(text):
+        name = m.group(1).lower()
+        if name not in _HTML_TAGS:
+            continue  # "<insert date>" is a placeholder, not markup
+        chars[m.start() : m.end()] = [" "] * (m.end() - m.start())
+        if name in _HTML_BREAKING:
+            chars[m.start()] = "\n"
+    for m in _ENTITY.finditer(text):
+        name = m.group(1)
+        if name.startswith("#"):
+            try:
+                code = int(name[2:], 16) if name[1:2] in "xX" else int(name[1:])
+                char = chr(code) if code < 0x110000 and chr(code).isprintable() else " "
+            except ValueError:
+                char = " "
+        else:
+            char = _ENTITY_CHARS.get(name.lower(), " ")
+        chars[m.start() : m.end()] = [char] + [" "] * (m.end() - m.start() - 1)
     return "".join(chars)
 
 
@@ -244,6 +246,7 @@ def _resolve_actions(headings: list[Heading]) -> list[Heading]:
     return resolved
 
 
+@lru_cache(maxsize=8192)
 def _classify_heading(candidate: str) -> tuple[str, ...] | None:
     patterns = _section_patterns()
     raw = candidate.strip().rstrip(" :：?？*_")
@@ -330,7 +333,7 @@ def _split_sentences(plain: str, start: int, end: int) -> list[tuple[int, int]]:
     for m in _SENTENCE_END.finditer(segment):
         stop = start + m.end()
         if m.group().startswith("."):
-            before = re.search(r"([A-Za-z.]+)$", plain[cursor : start + m.start()])
+            before = _WORD_BEFORE.search(plain[cursor : start + m.start()])
             word = before.group(1).lower().rstrip(".") if before else ""
             if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
                 continue
@@ -374,6 +377,8 @@ def read(text: str) -> Letter:
     current: str | None = None
     for i, line_start in enumerate(line_starts):
         line_end = line_starts[i + 1] - 1 if i + 1 < len(line_starts) else len(plain)
+        if line_end <= line_start:
+            continue  # an empty line holds no sentence
         for a, b in _split_sentences(plain, line_start, line_end):
             # Skip the heading text itself; keep the body of an inline heading ("Root cause: we ...").
             j = bisect_right(range_starts, a) - 1

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from . import corpus
-from .anchors import AnchorIndex, anchors, has_upper, lowered
+from .anchors import AnchorIndex, anchors, has_upper, lowered, repeated_runs
 from .models import CATEGORIES, SEVERITIES
 
 _FLAGS = re.IGNORECASE | re.MULTILINE
@@ -30,14 +30,18 @@ class Pattern:
     regex: re.Pattern
     anchors: tuple[frozenset[str], ...]
     folded: bool  # runs on (and anchors are in) the lower-case view
+    # Without anchors: strings of the lower-case view that every match contains (see repeated_runs).
+    runs: tuple[str, ...] = ()
 
 
 def _pattern(p: str, case_sensitive: bool) -> Pattern:
     if case_sensitive:
-        return Pattern(re.compile(p, re.MULTILINE), anchors(p, re.MULTILINE), False)
+        found = anchors(p, re.MULTILINE)
+        return Pattern(re.compile(p, re.MULTILINE), found, False, () if found else repeated_runs(p, re.MULTILINE))
     if has_upper(p):
         raise ValueError(f"pattern {p!r} spells upper case; write case-insensitive patterns in lower case")
-    return Pattern(re.compile(p, re.MULTILINE), anchors(p, _FLAGS), True)
+    found = anchors(p, _FLAGS)
+    return Pattern(re.compile(p, re.MULTILINE), found, True, () if found else repeated_runs(p, re.MULTILINE))
 
 
 def _patterns(patterns: list[str], case_sensitive: bool = False) -> tuple[Pattern, ...]:
@@ -87,6 +91,7 @@ class Lexicon:
         # compiled on their own: inside one alternation they would stop the engine from skipping
         # ahead to the first characters the other branches need, and slow every search.
         self.classes: dict[str, tuple[tuple[re.Pattern, bool], ...]] = {}
+        self._gates: dict[str, tuple[tuple[tuple[frozenset[str], ...], bool], ...]] = {}
         for name, spec in data["classes"].items():
             patterns = spec["patterns"]
             compiled: list[tuple[re.Pattern, bool]] = []
@@ -103,6 +108,9 @@ class Lexicon:
                     compiled.append((re.compile("|".join(f"(?:{p})" for p in free), flags), folded))
                 compiled.extend((re.compile(p, flags), folded) for p in members if p.startswith("^"))
             self.classes[name] = tuple(compiled)
+            # Per compiled regex: anchor sets (in the view it runs on, lower case when folded or
+            # IGNORECASE) that any match contains; a regex whose anchors are absent is not run.
+            self._gates[name] = tuple(_lexicon_gate(rx, folded) for rx, folded in compiled)
         self.groups = {name: tuple(members) for name, members in data["groups"].items()}
         words = data.get("function_words", {})
         # English function words, and those of the other languages (minus any English homograph).
@@ -121,9 +129,11 @@ class Lexicon:
         low = None
         best = None
         for name in self.groups.get(group, (group,)):
-            for rx, folded in self.classes[name]:
-                if folded and low is None:
+            for (rx, folded), (gate, gate_low) in zip(self.classes[name], self._gates[name]):
+                if (folded or gate_low) and low is None:
                     low = lowered(text)
+                if gate and not all(any(a in (low if gate_low else text) for a in g) for g in gate):
+                    continue  # a string every match contains is absent: no match
                 m = rx.search(low if folded else text, pos)
                 if m and (best is None or m.start() < best.start()):
                     best = m
@@ -132,12 +142,26 @@ class Lexicon:
     def has(self, group: str, text: str) -> bool:
         low = None
         for name in self.groups.get(group, (group,)):
-            for rx, folded in self.classes[name]:
-                if folded and low is None:
+            for (rx, folded), (gate, gate_low) in zip(self.classes[name], self._gates[name]):
+                if (folded or gate_low) and low is None:
                     low = lowered(text)
+                if gate and not all(any(a in (low if gate_low else text) for a in g) for g in gate):
+                    continue  # a string every match contains is absent: no match
                 if rx.search(low if folded else text):
                     return True
         return False
+
+
+_GATE_MAX = 16  # anchor sets larger than this cost more to look for than the regex they would spare
+
+
+def _lexicon_gate(rx: re.Pattern, folded: bool) -> tuple[tuple[frozenset[str], ...], bool]:
+    """Anchor sets of a case-sensitive lexicon regex and whether they are looked for in the
+    lower-case view; only small sets are kept, since each costs a substring search."""
+    if rx.flags & re.IGNORECASE:
+        return (), folded  # case folding matches more than the lower-case view shows ("ſ" for "s")
+    sets = tuple(g for g in anchors(rx.pattern, rx.flags & re.MULTILINE) if len(g) <= _GATE_MAX)
+    return sets, folded
 
 
 def _expand(item: str | dict) -> str:
@@ -206,6 +230,30 @@ def anchor_indexes() -> tuple[AnchorIndex, AnchorIndex]:
             for group in p.anchors:
                 (folded if p.folded else exact).update(group)
     return AnchorIndex(folded), AnchorIndex(exact)
+
+
+_ANCHOR_GROUPS: list = [None, None]  # the rules the numbering was made for, and the numbering
+
+
+def anchor_groups() -> tuple[dict[str, tuple[int, ...]], dict[tuple[frozenset[str], ...], frozenset[int]]]:
+    """Every anchor set of every pattern numbered: which sets each anchor string belongs to, and the
+    numbers of each pattern's sets, so that "all its anchor sets are present" is one subset test.
+    Made again whenever the rules are loaded again."""
+    rules = load_rules()
+    if _ANCHOR_GROUPS[0] is rules:
+        return _ANCHOR_GROUPS[1]
+    ids: dict[frozenset[str], int] = {}
+    by_anchor: dict[str, list[int]] = {}
+    for rule in rules:
+        for p in rule.patterns:
+            for group in p.anchors:
+                if group not in ids:
+                    ids[group] = len(ids)
+                    for a in group:
+                        by_anchor.setdefault(a, []).append(ids[group])
+    numbers = {p.anchors: frozenset(ids[g] for g in p.anchors) for rule in rules for p in rule.patterns}
+    _ANCHOR_GROUPS[:] = [rules, ({a: tuple(v) for a, v in by_anchor.items()}, numbers)]
+    return _ANCHOR_GROUPS[1]
 
 
 @lru_cache(maxsize=1)
