@@ -124,32 +124,24 @@ class Lexicon:
             if unknown:
                 raise ValueError(f"lexicon group {group!r} names unknown classes {unknown}")
 
+    def _matches(self, group: str, text: str, pos: int = 0):
+        """A match (or None) of each class pattern of `group` (or the class of that name) from `pos`."""
+        low = None
+        for name in self.groups.get(group, (group,)):
+            for (rx, folded), (gate, gate_low) in zip(self.classes[name], self._gates[name]):
+                if (folded or gate_low) and low is None:
+                    low = lowered(text)
+                if gate and not all(any(a in (low if gate_low else text) for a in g) for g in gate):
+                    continue  # a string every match contains is absent: no match
+                yield rx.search(low if folded else text, pos)
+
     def search(self, group: str, text: str, pos: int = 0) -> re.Match | None:
         """The first match of any class in `group` (or a class of that name) from `pos`, or None."""
-        low = None
-        best = None
-        for name in self.groups.get(group, (group,)):
-            for (rx, folded), (gate, gate_low) in zip(self.classes[name], self._gates[name]):
-                if (folded or gate_low) and low is None:
-                    low = lowered(text)
-                if gate and not all(any(a in (low if gate_low else text) for a in g) for g in gate):
-                    continue  # a string every match contains is absent: no match
-                m = rx.search(low if folded else text, pos)
-                if m and (best is None or m.start() < best.start()):
-                    best = m
-        return best
+        found = [m for m in self._matches(group, text, pos) if m]
+        return min(found, key=lambda m: m.start()) if found else None
 
     def has(self, group: str, text: str) -> bool:
-        low = None
-        for name in self.groups.get(group, (group,)):
-            for (rx, folded), (gate, gate_low) in zip(self.classes[name], self._gates[name]):
-                if (folded or gate_low) and low is None:
-                    low = lowered(text)
-                if gate and not all(any(a in (low if gate_low else text) for a in g) for g in gate):
-                    continue  # a string every match contains is absent: no match
-                if rx.search(low if folded else text):
-                    return True
-        return False
+        return any(self._matches(group, text))
 
 
 _GATE_MAX = 16  # anchor sets larger than this cost more to look for than the regex they would spare
