@@ -328,6 +328,19 @@ def infer_sections(letter: Letter, lex: Lexicon) -> dict[str, bool] | None:
     return present
 
 
+def _cause_before_headings(letter: Letter, lex: Lexicon) -> bool:
+    """Whether the text before the first heading gives an owned cause ("We did not have a rule about
+    which devices may log in. This is the cause of the link."): many letters explain the cause in the
+    opening paragraph, or under a question the headings do not name, and head only the actions."""
+    for s in letter.sentences:
+        if s.section is not None:
+            break
+        body = letter.plain[s.start : s.end]
+        if lex.has("cause", body) and lex.has("ownership", body):
+            return True
+    return False
+
+
 def check_missing_section(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     name = rule.params["section"]
     if letter.inferred is not None:
@@ -336,6 +349,8 @@ def check_missing_section(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[
         return
     matching = [s for s in letter.sections if s.name == name]
     if any(s.has_content(letter.plain) for s in matching):
+        return
+    if not matching and name == "root_cause" and _cause_before_headings(letter, lex):
         return
     if matching:
         heading = matching[0].heading

@@ -35,7 +35,8 @@ LIST_MARKER = re.compile(
     r"step\s*\d{1,2}[.:：)]?|[一二三四五六七八九十]{1,3}[、.．])[ \t]*",
     re.I,
 )
-_EMPHASIS = re.compile(r"^[*_\s]+|[*_\s]+$")
+# Emphasis and the brackets some letters wrap headings in: "**Root cause**", "【Root Cause】", "[Actions taken]".
+_EMPHASIS = re.compile(r"^[*_\s【\[〔「]+|[*_\s】\]〕」]+$")
 # Words that may open a heading without changing what it is: "First, the reason of the problem:".
 _HEADING_LEAD = re.compile(
     r"^(?:(?:the|our|my|a|an|some|and|then|next|finally|lastly|first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?|one|two|three|four|five|part \w+|section \w+|step \w+)\b\s*[,:.\-–—]*\s+)+",
@@ -269,10 +270,9 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
         end = line_starts[i + 1] - 1 if i + 1 < len(line_starts) else len(plain)
         line = plain[start:end]
         stripped = line.strip()
-        if not stripped or len(stripped) > 160:
-            if stripped:
-                cue_lines.append((start, end, line))
+        if not stripped:
             continue
+        long_line = len(stripped) > 160  # a paragraph: only an inline heading ("Root cause: ...") may open it
         marker = LIST_MARKER.match(line)
         offset = marker.end() if marker else 0
         rest = line[offset:]
@@ -283,13 +283,13 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
         ends_like_heading = bool(re.search(r"[:：?？]\s*[*_]*\s*$", rest)) or (
             whole_words <= 10 and not whole.endswith((".", "。"))
         )
-        if whole and whole_words <= 14 and ends_like_heading:
+        if whole and whole_words <= 14 and ends_like_heading and not long_line:
             candidate, body_start = whole, end
         elif colon and word_count(rest[: colon.start()]) <= 8:
             candidate = _EMPHASIS.sub("", rest[: colon.start()]).strip()
             body_start = start + offset + colon.end()
         kinds = _classify_heading(candidate) if candidate else None
-        if kinds is None and whole and whole_words <= 12 and _classify_heading(whole) == ("closing",):
+        if kinds is None and whole and whole_words <= 12 and not long_line and _classify_heading(whole) == ("closing",):
             # Sign-offs end the last section even when written as a sentence: "Thank you for reading."
             candidate, body_start, kinds = whole, end, ("closing",)
         if kinds:

@@ -78,6 +78,9 @@ def test_carrier_named_in_an_owned_root_cause_is_not_blame():
         ("One, the reason of the problem", "Two, the corrective measures already completed", "Three, the preventive measures"),
         ("Reason:", "Rectification measures:", "Future:"),
         ("Why it happen:", "What we do:", "Future:"),
+        ("【Root Cause】", "【Corrective actions we already took】", "【Preventive measures】"),
+        ("Cause", "Fixed so far", "Stopping it happening again"),
+        ("First, the problem reasons:", "Second, our improvement measures have been taken:", "Third, the future plan:"),
     ],
 )
 def test_sections_recognised_whatever_the_headings(headings):
@@ -120,6 +123,26 @@ def test_inline_headings():
     assert all(critique(text).sections.model_dump().values())
 
 
+def test_inline_heading_opening_a_long_paragraph():
+    cause = "Root cause: we hired a marketing agency in January 2026 and did not check how it asked for reviews; " * 2
+    text = cause + "\nCorrective actions:\nOn 2026-03-02 we ended the contract.\nPreventive measures:\nEvery Monday our manager checks it.\n"
+    assert critique(text).sections.root_cause
+
+
+def test_owned_cause_before_the_first_heading_is_a_root_cause():
+    # Headings only for the actions; the cause is told under a question the headings do not name.
+    text = (
+        "Q1: What is the relationship between the accounts?\nIn December 2025 our assistant logged in from a shared laptop. "
+        "We did not have a rule about which devices may access our account. This is the cause of the link.\n\n"
+        "Q2: What have you done to remove the link?\n1. On 2026-03-01 we moved to our own office (lease attached).\n\n"
+        "Q3: What will you do to make sure this does not happen again?\n1. Every Friday Mr. Sun Hao checks the login history.\n"
+    )
+    result = critique(text)
+    assert not [f for f in result.findings if f.category in ("missing_section", "vague")], result.findings
+    restated = text.replace("We did not have a rule about which devices may access our account. This is the cause of the link.", "")
+    assert [f.rule for f in critique(restated).findings if f.category == "missing_section"] == ["missing_section.root_cause"]
+
+
 def test_heading_with_nothing_under_it_is_missing():
     text = STRONG.split("Preventive Measures")[0] + "Preventive Measures\n1.\n2.\n\nWang Fang, Warehouse Lead\n"
     result = critique(text)
@@ -143,6 +166,13 @@ def test_letter_without_headings_is_judged_by_content():
         "Our late shipments happened because our handling time was set to 1 day. "
         "On 2026-03-15 we changed it to 2 days for all 212 SKUs (screenshot attached). "
         "From now on our warehouse lead checks the late shipment report every Monday."
+    )
+    assert all(critique(text).sections.model_dump().values())
+    # A metric that "went over" a limit is the cause, not an action; a routine at a set frequency is prevention.
+    text = (
+        "Our ODR went over 1% because we packed the tins in thin paper mailers.\n"
+        "On 11 March 2026 we went back to bubble mailers (invoice HZ-PK-0311 attached).\n"
+        "Ms. Xu Min checks negative feedback every day at 10:00."
     )
     assert all(critique(text).sections.model_dump().values())
 
