@@ -299,6 +299,32 @@ def check_third_party_fault(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
                 break
 
 
+def check_wider_admission(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
+    """A confession added to the case ("also", "to be honest") that reaches beyond the notice:
+    other products or another time together with a breach ("my other photos were also downloaded"),
+    a breach on its face ("also ... never paid a licence"), or relatives' and extra accounts.
+    In the corrective and preventive parts only the accounts count: there "other listings without
+    invoices" is usually the clean-up being reported."""
+    actions = set(rule.params.get("action_sections", ()))
+    for sentence in letter.sentences:
+        if _search(letter, lex, "admission_marker", sentence) is None:
+            continue
+        in_actions = sentence.section in actions
+        wider = (
+            not in_actions
+            and (
+                (_search(letter, lex, "misconduct", sentence) is not None and _search(letter, lex, "wider_scope", sentence) is not None)
+                or _search(letter, lex, "missing_permission", sentence) is not None
+            )
+        ) or _search(letter, lex, "related_party", sentence) is not None
+        if not wider:
+            continue
+        body = letter.plain[sentence.start : sentence.end]
+        if rule.exceptions is not None and rule.exceptions.search(body):
+            continue
+        yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
+
+
 def infer_sections(letter: Letter, lex: Lexicon) -> dict[str, bool] | None:
     """For a letter without headings, which of the three parts its sentences supply, by content.
     A letter whose only section marks are paragraph cues ("Going forward, ...") is judged by content
@@ -454,6 +480,7 @@ CHECKS: dict[str, Callable[[Rule, Letter, Lexicon], Iterator[Finding]]] = {
     "future_promise": check_future_promise,
     "unmeasured_promise": check_unmeasured_promise,
     "third_party_fault": check_third_party_fault,
+    "wider_admission": check_wider_admission,
     "missing_section": check_missing_section,
     "too_short": check_too_short,
     "too_long": check_too_long,
