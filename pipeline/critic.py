@@ -288,9 +288,11 @@ def check_third_party_fault(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
         for start, end in sorted(set(agents[sentence])):
             # The third party made the cause ("due to the courier", "resealed by the liquidator")...
             before = letter.plain[max(sentence.start, start - _LINK_WINDOW) : start]
-            if lex.has("blame_link", before) and not lex.has("enforcement", before):
+            if (lex.has("blame_link", before) and not lex.has("enforcement", before)) or lex.has("blame_cause", before):
                 yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
                 break
+            if lex.has("acted_on", before):
+                continue  # the object of the seller's action ("we refunded all 19 buyers"), not an agent
             # ... or the agent of a fault that follows it.
             window = letter.plain[end : min(sentence.end, end + _AGENT_WINDOW)]
             m = lex.search("fault", window)
