@@ -258,7 +258,8 @@ def check_unmeasured_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterat
         if not _in_sections(rule, letter, sentence):
             continue
         body = letter.plain[sentence.start : sentence.end]
-        if lex.has("commitment", body) and not lex.has("concrete", body) and not _HOLD.search(body):
+        promised = lex.has("commitment", body) or lex.has("bare_instruction", body)
+        if promised and not lex.has("concrete", body) and not _HOLD.search(body):
             yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
 
 
