@@ -3,6 +3,8 @@ decision is made in pipeline/."""
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
 from pipeline import critique, draft, parse_notice, questions
@@ -31,21 +33,12 @@ def open_store(home: str) -> CaseStore:
 
 
 @st.cache_resource(show_spinner=False)
-def warm_up() -> bool:
-    """Load the rules once per server, after the first page is drawn, so the first check a user asks
-    for is as fast as the rest."""
-    critique("Root cause: warm up.")
-    return True
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def docx_bytes(text: str) -> bytes:
-    return to_docx(text)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def markdown_text(text: str) -> str:
-    return to_markdown(text)
+def warm_up() -> threading.Thread:
+    """Load the rules once per server, beside the first page rather than before it, so the first
+    check a user asks for is as fast as the rest and the page is not held busy meanwhile."""
+    thread = threading.Thread(target=critique, args=("Root cause: warm up.",), name="poa-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def store() -> CaseStore | None:
@@ -100,6 +93,11 @@ def sidebar() -> None:
             if exported:
                 st.download_button(tr("sidebar.export"), exported, file_name=f"poa-case-{current}.json",
                                    mime="application/json", key=S + "export")
+        # The uploader appears when asked for: it is the slowest widget to first draw, and the page
+        # should be usable at once.
+        if not st.session_state.get(S + "import_open") and not st.button(tr("sidebar.import_open"), key=S + "import_open_button"):
+            return
+        st.session_state[S + "import_open"] = True
         upload = st.file_uploader(tr("sidebar.import"), type=["json"], key=S + "import")
         if upload is not None and st.session_state.get(S + "imported") != upload.file_id:
             st.session_state[S + "imported"] = upload.file_id
@@ -228,7 +226,7 @@ def show_unsaved(text: str, result) -> None:
     """When cases cannot be saved, still show the review of what was checked."""
     labels = category_labels(lang())
     st.metric(tr("review.score"), f"{result.score}/100")
-    st.markdown(highlight_html(text, result.findings, labels), unsafe_allow_html=True)
+    st.html(highlight_html(text, result.findings, labels))
     for f in result.findings:
         message, suggestion = finding_text(f, lang())
         with st.expander(f"{labels.get(f.category, f.category)} · {f.severity} · {f.quote[:90]}"):
@@ -304,8 +302,8 @@ def review(case_id: str) -> None:
     problem = st.session_state.pop(S + "model_problem", None)
     if problem:
         st.warning(problem)
-    st.markdown(legend_html(labels), unsafe_allow_html=True)
-    st.markdown(highlight_html(latest.text, result.findings, labels), unsafe_allow_html=True)
+    st.html(legend_html(labels))
+    st.html(highlight_html(latest.text, result.findings, labels))
 
     st.subheader(tr("review.findings_title"))
     if not result.findings:
@@ -345,9 +343,12 @@ def review(case_id: str) -> None:
     st.subheader(tr("review.download"))
     cols = st.columns(3)
     cols[0].download_button(".txt", latest.text, file_name="plan-of-action.txt", mime="text/plain", key=S + "dl.txt")
-    cols[1].download_button(".md", markdown_text(latest.text), file_name="plan-of-action.md", mime="text/markdown",
-                            key=S + "dl.md")
-    cols[2].download_button(".docx", docx_bytes(latest.text), file_name="plan-of-action.docx", key=S + "dl.docx",
+    # The files are made when a button is clicked (on Streamlit's download thread, so no st.* calls and
+    # no st caches), not on every check: a .docx takes ~0.1 s to build.
+    text = latest.text
+    cols[1].download_button(".md", lambda: to_markdown(text), file_name="plan-of-action.md",
+                            mime="text/markdown", key=S + "dl.md")
+    cols[2].download_button(".docx", lambda: to_docx(text), file_name="plan-of-action.docx", key=S + "dl.docx",
                             mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 
@@ -575,9 +576,9 @@ def evals_tab() -> None:
     found = critique(item.text).findings
     left, right = st.columns(2)
     left.markdown(f"**{tr('evals.expected')}** ({len(expected)})")
-    left.markdown(highlight_html(item.text, expected), unsafe_allow_html=True)
+    left.html(highlight_html(item.text, expected))
     right.markdown(f"**{tr('evals.found')}** ({len(found)})")
-    right.markdown(highlight_html(item.text, found), unsafe_allow_html=True)
+    right.html(highlight_html(item.text, found))
 
     if len(names) > 1:
         st.subheader(tr("evals.compare"))
@@ -588,7 +589,8 @@ def evals_tab() -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="POA writer", page_icon="📝", layout="wide")
+    # No emoji favicon: the first emoji check loads a large table and delays the first page by ~0.3 s.
+    st.set_page_config(page_title="POA writer", layout="wide")
     if S + "restored" not in st.session_state:
         st.session_state[S + "restored"] = True
         wanted = st.query_params.get("case")
@@ -604,7 +606,7 @@ def main() -> None:
         critique_tab()
     with evals_box:
         evals_tab()
-    warm_up()  # last: everything above is already on the page
+    warm_up()
 
 
 main()

@@ -54,7 +54,7 @@ def test_draft_from_a_notice_end_to_end(home):
     letter = next(w for w in at.text_area if (w.key or "").startswith("poa.edit."))
     assert "B07PQRS123" in letter.value and "Wang Fang, Operations Manager" in letter.value
     assert "2026-03-16" in letter.value
-    assert any("poa-finding" in m.value for m in at.markdown), "the review highlights findings in place"
+    assert any("poa-finding" in m.value for m in at.html), "the review highlights findings in place"
     assert {m.label for m in at.metric} >= {"Readiness", "Verdict", "Findings", "Version"}
 
     # Edit a line and re-check: a second version, re-scored.
@@ -98,7 +98,7 @@ def test_html_letter_is_reviewed(home):
     at = new_app()
     at.text_area(key="poa.letter_text").set_value("<p><b>Root cause:</b> we will do our best.</p>")
     click(at, at.button(key="poa.check"))
-    assert any("poa-finding" in m.value for m in at.markdown)
+    assert any("poa-finding" in m.value for m in at.html)
 
 
 def test_cases_survive_a_new_session_and_reopen(home):
@@ -109,7 +109,7 @@ def test_cases_survive_a_new_session_and_reopen(home):
     opener = next(b for b in again.button if (b.key or "").startswith("poa.open."))
     click(again, opener)
     assert again.text_area(key="poa.letter_text").value == WEAK
-    assert any("poa-finding" in m.value for m in again.markdown)
+    assert any("poa-finding" in m.value for m in again.html)
 
 
 def test_delete_a_case(home):
@@ -174,6 +174,6 @@ def test_evals_page_runs_browses_and_compares(home, tmp_path):
     at.session_state["poa.runs_dir"] = str(tmp_path / "runs")
     click(at, at.button(key="poa.evals.run"))
     assert any(m.label == "critic.recall" for m in at.metric)
-    assert any("poa-finding" in m.value for m in at.markdown)  # expected and found spans, side by side
+    assert any("poa-finding" in m.value for m in at.html)  # expected and found spans, side by side
     click(at, at.button(key="poa.evals.run"))  # a second run: the comparison appears
     assert at.selectbox(key="poa.evals.against").value is not None
