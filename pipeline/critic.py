@@ -211,9 +211,27 @@ def check_unverified_action(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
             continue  # "we will make sure all items have been checked": a promise, not a report
         if rule.exceptions is not None and rule.exceptions.search(body):
             continue
-        if lex.has("evidence", body):
+        if _verifiable(lex, body):
             continue
         yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
+
+
+# "We have sent the invoices to Amazon": documents said to have gone to Amazon, neither attached nor
+# identified, are a claim the reviewer cannot check, not evidence.
+_SENT_TO_AMAZON = re.compile(
+    r"\b(sent|provided|submitted|gave|given|uploaded|forwarded|e-?mailed)\b[^.!?]{0,40}\b(to )?(the )?(amazon|you|your team|seller performance)\b"
+    r"|\b(sent|provided|submitted|gave|forwarded|e-?mailed) (amazon|you)\b",
+    re.I,
+)
+_ATTACHED = re.compile(r"\b(attach\w*|enclos\w*|annex\w*|exhibit|appendix)\b", re.I)
+
+
+def _verifiable(lex: Lexicon, body: str) -> bool:
+    """Whether a sentence carries evidence; a document only counts when it is attached, or is not
+    merely said to have been sent to Amazon."""
+    if not _SENT_TO_AMAZON.search(body) or _ATTACHED.search(body):
+        return lex.has("evidence", body)
+    return any(lex.has(group, body) for group in lex.groups["evidence"] if group != "document")
 
 
 def _reports_and_promises(letter: Letter, lex: Lexicon, sentences: list[Sentence]):
