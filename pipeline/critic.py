@@ -327,9 +327,14 @@ def check_wider_admission(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[
     In the corrective and preventive parts only the accounts count: there "other listings without
     invoices" is usually the clean-up being reported."""
     actions = set(rule.params.get("action_sections", ()))
-    for sentence in letter.sentences:
-        if _search(letter, lex, "admission_marker", sentence) is None:
-            continue
+    # One pass over the letter for the markers; only their sentences are read closely.
+    marked: set[Sentence] = set()
+    for rx, folded in lex.classes["admission_marker"]:
+        for m in rx.finditer(letter.lowered if folded else letter.plain):
+            sentence = letter.sentence_at(m.start())
+            if sentence is not None:
+                marked.add(sentence)
+    for sentence in sorted(marked, key=lambda s: s.start):
         in_actions = sentence.section in actions
         wider = (
             not in_actions
