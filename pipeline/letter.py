@@ -42,6 +42,8 @@ _HEADING_LEAD = re.compile(
     r"^(?:(?:the|our|my|a|an|some|and|then|next|finally|lastly|first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?|one|two|three|four|five|part \w+|section \w+|step \w+)\b\s*[,:.\-–—]*\s+)+",
     re.I,
 )
+# Empty numbering left on one line ("1. 2. 3."): no content, however many numbers.
+_NUMBERING_ONLY = re.compile(r"^(?:\s*\(?\d{1,2}[.)、]\s*)+$")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?|[\u3400-\u9fff]")
 _SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)|[。！？]+[”’」）]*")
 _ABBREVIATIONS = frozenset(
@@ -83,7 +85,7 @@ class Section:
         """A written line under the heading: five words or a finished sentence, so that a bare
         signature ("Wang Fang, Warehouse Lead") or empty numbering does not count."""
         for line in plain[self.body_start : self.body_end].split("\n"):
-            line = LIST_MARKER.sub("", line).strip()
+            line = _NUMBERING_ONLY.sub("", LIST_MARKER.sub("", line)).strip()
             words = len(_WORD.findall(line))
             if words >= 5 or (words >= 2 and line.endswith((".", "!", "?", "。", "！", "？"))):
                 return True
@@ -262,6 +264,50 @@ def _classify_heading(candidate: str) -> tuple[str, ...] | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _heading_words() -> tuple[int, list[tuple[str, re.Pattern]]]:
+    spec = corpus.load("sections.toml").get("heading_words", {})
+    order = (("future", "preventive_measures"), ("cause", "root_cause"), ("done", "corrective_actions"),
+             ("trouble", "root_cause"), ("actions", "actions"))
+    classes = [
+        (kind, re.compile(r"(?<![a-z])(?:" + "|".join(spec[key]) + r")(?![a-z])", re.I))
+        for key, kind in order
+        if spec.get(key)
+    ]
+    return int(spec.get("max_words", 8)), classes
+
+
+# What opens a sentence or a salutation rather than a heading: "We fixed it", "Dear team", "Re: ...".
+_NOT_HEADING_START = re.compile(
+    r"^(we|i|you|they|he|she|it|this|that|these|those|please|dear|hi|hello|hey|thank|thanks|re|fw|fwd|subject|from|to|cc|sent|date|name)\b"
+    r"|\b(plan of action|poa|appeal)\b",  # the letter's title, not one of its parts
+    re.I,
+)
+
+
+@lru_cache(maxsize=8192)
+def _classify_by_words(candidate: str) -> tuple[str, ...] | None:
+    """A short heading no heading pattern names, read by the classes of its words."""
+    max_words, classes = _heading_words()
+    text = _HEADING_LEAD.sub("", candidate).strip().rstrip(" :：?？*_")
+    if not text or word_count(text) > max_words or _NOT_HEADING_START.match(text):
+        return None
+    for kind, rx in classes:
+        if rx.search(text):
+            return (kind,)
+    return None
+
+
+def _heading_form(rest: str, marker: re.Match | None) -> bool:
+    """A whole line shaped like a heading: ends in ":" or "?", or stands alone with no sentence end
+    and no bullet ("- Removed the listing" is an item, not a heading)."""
+    tail = _EMPHASIS.sub("", rest).strip()
+    if re.search(r"[:：?？]$", tail):
+        return True
+    bullet = marker is not None and re.match(r"\s*[-*•·●▪◦>]", marker.group())
+    return not bullet and not tail.endswith((".", "。", "!", "！", ",", "，", ";", "；"))
+
+
 def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
     headings: list[Heading] = []
     seen: set[str] = set()
@@ -289,6 +335,8 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
             candidate = _EMPHASIS.sub("", rest[: colon.start()]).strip()
             body_start = start + offset + colon.end()
         kinds = _classify_heading(candidate) if candidate else None
+        if kinds is None and candidate and (body_start != end or _heading_form(rest, marker)):
+            kinds = _classify_by_words(candidate)
         if kinds is None and whole and whole_words <= 12 and not long_line and _classify_heading(whole) == ("closing",):
             # Sign-offs end the last section even when written as a sentence: "Thank you for reading."
             candidate, body_start, kinds = whole, end, ("closing",)
@@ -296,7 +344,6 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
             headings.append(Heading(start + offset, body_start, kinds, body_start=body_start))
         else:
             cue_lines.append((start, end, line))
-    headings = _resolve_actions(headings)
     for h in headings:
         seen.update(h.sections)
     # Paragraphs that open a section without a heading ("The root cause was ...", "To prevent this ...").
@@ -312,7 +359,8 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
                 seen.add(key)
                 break
     headings.sort(key=lambda h: h.start)
-    return headings
+    # After the cues, so that "What we will do" followed by "Going forward, we ..." reads as corrective.
+    return _resolve_actions(headings)
 
 
 def _sections(plain: str, headings: list[Heading]) -> list[Section]:

@@ -106,6 +106,47 @@ def test_untensed_action_heading_takes_its_place_from_its_neighbours():
     assert [s.name for s in after_correction.section_spans] == ["root_cause", "corrective_actions", "preventive_measures"]
 
 
+@pytest.mark.parametrize(
+    "heading, section",
+    [
+        ("Steps we took:", "corrective_actions"),
+        ("About what we do now:", "corrective_actions"),
+        ("Two. Already taken measures", "corrective_actions"),
+        ("How we keep it not happen again:", "preventive_measures"),
+        ("Looking ahead so it never recurs", "preventive_measures"),
+        ("Where it went wrong", "root_cause"),
+        ("The problem in short:", "root_cause"),
+    ],
+)
+def test_heading_no_pattern_names_is_read_by_its_words(heading, section):
+    text = f"{heading}\nOn 2026-03-15 we changed the handling time to 2 days for all 212 SKUs.\n"
+    assert [s.name for s in critique(text).section_spans] == [section]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["- Removed the listing", "We fixed it", "Plan of Action - Related Account Deactivation", "Sent from my iPhone", "Already done."],
+)
+def test_lines_that_only_look_like_headings_are_not_sections(line):
+    assert not critique(f"{line}\nOn 2026-03-15 we changed the handling time to 2 days.\n").section_spans
+
+
+def test_promises_under_an_untensed_heading_before_a_going_forward_paragraph_are_future_only():
+    text = (
+        "Root cause: 15 orders went with a non-tracked service.\nWhat we will do:\nWe will switch all orders to tracked shipping.\n"
+        "We will print SKU labels for every bin.\nGoing forward we will monitor our metrics every Monday.\n"
+    )
+    result = critique(text)
+    assert [s.name for s in result.section_spans] == ["root_cause", "corrective_actions", "preventive_measures"]
+    assert [f.quote for f in result.findings if f.category == "future_only"] == [
+        "We will switch all orders to tracked shipping", "We will print SKU labels for every bin"]
+
+
+def test_empty_numbering_on_one_line_is_no_content():
+    text = STRONG.split("Corrective Actions")[0] + "Corrective Actions: 1. 2. 3.\n\nPreventive Measures\n" + STRONG.split("Preventive Measures\n")[1]
+    assert [f.rule for f in critique(text).findings if f.category == "missing_section"] == ["missing_section.corrective_actions"]
+
+
 def test_third_party_blame_is_structural_and_ownership_clears_it():
     blamed = STRONG.replace("We did not compare the setting with the pickup schedule.",
                             "Our wholesaler assured us the pickup times were fine, so the problem is really with them.")
