@@ -330,7 +330,7 @@ def _eval_command(args: argparse.Namespace) -> int:
             sys.stderr.write(f"\r{stage:<8} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
             sys.stderr.flush()
 
-    run = run_eval(args.cases, progress)
+    run = run_eval(args.cases, progress, full_facts=args.full_facts)
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     if baseline is not None:
@@ -420,6 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--tolerance", type=float, default=0.005, help="allowed drop per metric (0-1 scale)")
     ev.add_argument("--out", metavar="FOLDER", help="where to write the run files (default evals/runs/)")
     ev.add_argument("--format", choices=["text", "json"], default="text")
+    ev.add_argument("--full-facts", action="store_true",
+                    help="also draft every notice with its case's facts and judge the draft by its own critique")
     ev.set_defaults(run=_eval_command)
 
     schema = commands.add_parser("schema", help="print a JSON schema")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .models import CATEGORIES, Critique, Finding
+from .models import CATEGORIES, ActionFact, Critique, Draft, Facts, Finding, MeasureFact, Notice
 
 # The categories the "good lines" promise is about: a specific, owned, evidenced line must not be
 # called vague, unverified, blame or emotion.
@@ -162,9 +162,13 @@ def _matches(label: Label, finding: Finding) -> bool:
 
 def score_critic(letters: Iterable[LabeledLetter], critic: Callable[[str], Critique]) -> CriticReport:
     """Run `critic` on every letter and score its findings against the labels by span overlap."""
+    return score_critiques((item, critic(item.text)) for item in letters)
+
+
+def score_critiques(results: Iterable[tuple[LabeledLetter, Critique]]) -> CriticReport:
+    """Score critiques already made (one per labeled letter) against the labels by span overlap."""
     report = CriticReport(per_category={c: CategoryScore() for c in CATEGORIES})
-    for item in letters:
-        result = critic(item.text)
+    for item, result in results:
         for label in item.labels:
             score = report.per_category[label.category]
             score.labels += 1
@@ -227,9 +231,14 @@ def _notice_cases(files: list[Path]) -> list[dict]:
 
 def score_notices(cases: list[dict], reader: Callable[[str], object]) -> dict:
     """Violation accuracy with a confusion matrix; identifier sets and metric values exact per case."""
+    return score_readings((case, reader(case["text"])) for case in cases)
+
+
+def score_readings(results: Iterable[tuple[dict, Notice]]) -> dict:
+    """`score_notices` for readings already made, one per labeled notice."""
     rows, confusion = [], {}
-    for case in cases:
-        got, want = reader(case["text"]), case["expected"]
+    for case, got in results:
+        want = case["expected"]
         metrics_ok = {(m.name, m.value) for m in got.metrics} == {(m["name"], m["value"]) for m in want["metrics"]}
         row = {"id": case["id"], "set": case["set"], "expected": want["violation"], "got": got.violation,
                "confidence": got.confidence, "violation_ok": got.violation == want["violation"],
@@ -249,10 +258,14 @@ def score_notices(cases: list[dict], reader: Callable[[str], object]) -> dict:
 
 def score_drafts(cases: list[dict], reader, drafter) -> dict:
     """A draft from each notice alone: three sections, every ASIN named, no serious line finding."""
+    return score_draft_results((case, drafter(reader(case["text"]))) for case in cases)
+
+
+def score_draft_results(results: Iterable[tuple[dict, Draft]]) -> dict:
+    """`score_drafts` for drafts already made, each with the notice reading it was drafted from."""
     rows = []
-    for case in cases:
-        notice = reader(case["text"])
-        result = drafter(notice)
+    for case, result in results:
+        notice = result.notice
         serious = [f.rule for f in result.critique.findings if f.severity == "high" and f.category in LINE_CATEGORIES]
         rows.append({"id": case["id"], "sections_ok": all(result.critique.sections.model_dump().values()),
                      "asins_ok": all(a in result.text for a in notice.asins), "clean_ok": not serious,
@@ -260,6 +273,50 @@ def score_drafts(cases: list[dict], reader, drafter) -> dict:
     n = len(rows) or 1
     return {"metrics": {f"draft.{k}": round(sum(r[f"{k}_ok"] for r in rows) / n, 4) for k in ("sections", "asins", "clean")},
             "cases": rows}
+
+
+# Who signs and for which store: no labeled case gives them, so their slots stay open in every draft.
+SIGNATURE_SLOTS = ("[name and role of the person signing]", "[store name]")
+
+
+def case_facts(case: dict) -> Facts | None:
+    """The seller's facts a labeled notice carries, as the drafter takes them: what happened from the
+    root cause, each action and each preventive step as one item, written as given (a date or a proof
+    inside the sentence stays in the sentence: the cases do not give them apart). None without facts."""
+    given = case.get("facts")
+    if not given:
+        return None
+    return Facts(what_happened=given.get("root_cause"),
+                 actions=[ActionFact(what=a) for a in given.get("actions", [])],
+                 measures=[MeasureFact(what=m) for m in given.get("prevention", [])])
+
+
+def score_full_facts(results: Iterable[tuple[dict, Draft]]) -> dict:
+    """A draft from each notice with every fact its case carries, judged by the draft's own critique:
+    the verdict (`ready`), the three sections, every ASIN and order ID of the reading named, no length
+    finding, no serious line finding, and no slot left open but the signer's and the store's. Each row
+    keeps the score, the slots still open, the serious rules and the length, so a verdict can be traced."""
+    from .drafter import SLOT_LABEL
+
+    rows = []
+    for case, result in results:
+        c, notice = result.critique, result.notice
+        serious = [f.rule for f in c.findings if f.severity == "high" and f.category in LINE_CATEGORIES]
+        open_slots = sorted(set(SLOT_LABEL.findall(result.text)) - set(SIGNATURE_SLOTS))
+        rows.append({
+            "id": case["id"], "verdict": c.verdict, "score": c.score, "ready_ok": c.verdict == "ready",
+            "sections_ok": all(c.sections.model_dump().values()),
+            "identifiers_ok": all(x in result.text for x in notice.asins + notice.order_ids),
+            "length_ok": not any(f.category == "length" for f in c.findings), "clean_ok": not serious,
+            "filled_ok": not open_slots, "serious": serious, "open_slots": open_slots,
+            "placeholders": sum(f.category == "placeholder" for f in c.findings),
+            "words": result.stats.words, "characters": result.stats.characters,
+        })
+    n = len(rows) or 1
+    metrics = {f"draft.full_facts_{k}": round(sum(r[f"{k}_ok"] for r in rows) / n, 4)
+               for k in ("ready", "sections", "identifiers", "length", "clean", "filled")}
+    metrics["draft.full_facts_score"] = round(sum(r["score"] for r in rows) / n / 100, 4)
+    return {"metrics": metrics, "cases": rows}
 
 
 def critic_metrics(report: CriticReport) -> dict:
@@ -273,8 +330,11 @@ def critic_metrics(report: CriticReport) -> dict:
     return out
 
 
-def run_eval(pattern: str = "*", progress: Callable[[str, int, int], None] | None = None) -> dict:
-    """The offline evaluation over evals/critic/<pattern>.toml and evals/notices/<pattern>.toml."""
+def run_eval(pattern: str = "*", progress: Callable[[str, int, int], None] | None = None,
+             full_facts: bool = False) -> dict:
+    """The offline evaluation over evals/critic/<pattern>.toml and evals/notices/<pattern>.toml.
+    With `full_facts`, also a draft from every notice with its case's facts (`score_full_facts`);
+    it is off by default because it adds a critique per case to the gate's run."""
     from . import critique, draft, parse_notice
     from .rules import rules_version
 
@@ -309,6 +369,11 @@ def run_eval(pattern: str = "*", progress: Callable[[str, int, int], None] | Non
     report["notices"] = {"sets": [p.stem for p in notice_files], "confusion": notices["confusion"],
                          "cases": notices["cases"]}
     report["drafts"] = {"cases": drafts["cases"]}
+    if full_facts:
+        given = [(case, case_facts(case)) for case in cases if case.get("facts")]
+        scored = score_full_facts((case, draft(parse_notice(case["text"]), facts)) for case, facts in given)
+        report["metrics"].update(scored["metrics"])
+        report["drafts"]["full_facts"] = scored["cases"]
     report["seconds"] = round(_time.monotonic() - started, 2)
     return report
 
