@@ -352,3 +352,22 @@ def test_journal_lines_cut_short_are_ignored_and_unknown_runs_refused(evals, env
     assert Journal.open(str(tmp_path / "r.json"), tmp_path / "elsewhere").path == journal.path
     code = main(["eval", "--resume", "no-such-run", "--out", str(tmp_path)])
     assert code == 2 and "no journal for 'no-such-run'" in capsys.readouterr().err
+
+
+def test_the_evals_page_opens_a_model_path_run(evals, env, tmp_path, capsys):
+    from streamlit.testing.v1 import AppTest
+
+    runs = tmp_path / "runs"
+    with FakeOpenAI(default=model_answer) as server:
+        code, run, err = poa_eval(capsys, "--backend", "openai", "--base-url", server.base_url, "--cases", "small",
+                                  "--out", str(runs))
+    assert code == 0, err
+    assert sorted(p.suffix for p in runs.iterdir()) == [".json", ".jsonl", ".md"]  # the page lists *.json only
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.session_state["poa.runs_dir"] = str(runs)
+    at.button(key="poa.evals.open_button").click()
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(c.value.startswith("openai:gpt-4o-mini") for c in at.caption)
+    assert {m.label for m in at.metric} >= {"critic.recall", "notice.violation", "draft.clean"}
