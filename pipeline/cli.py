@@ -308,14 +308,18 @@ def _rejection_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_progress(stage: str, done: int, total: int) -> None:
+    if sys.stderr.isatty() and total:
+        filled = int(30 * done / total)
+        sys.stderr.write(f"\r{stage:<8} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
+        sys.stderr.flush()
+
+
 def _eval_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .evaluation import compare, run_eval, summary_markdown, write_run
 
-    if args.backend not in (None, "offline"):
-        print("poa eval: only the offline backend is evaluated so far", file=sys.stderr)
-        return 2
     baseline = None
     if args.baseline:
         try:
@@ -323,16 +327,21 @@ def _eval_command(args: argparse.Namespace) -> int:
         except (OSError, json.JSONDecodeError) as exc:
             print(f"poa eval: cannot read the baseline {args.baseline}: {exc}", file=sys.stderr)
             return 2
-
-    def progress(stage: str, done: int, total: int) -> None:
-        if sys.stderr.isatty() and total:
-            filled = int(30 * done / total)
-            sys.stderr.write(f"\r{stage:<8} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
-            sys.stderr.flush()
-
-    run = run_eval(args.cases, progress)
-    if sys.stderr.isatty():
-        sys.stderr.write("\n")
+    # The model path only when asked on the command line: POA_BACKEND in a shell never starts a paid run.
+    model_only = [flag for flag, given in (("--resume", args.resume), ("--batch-write", args.batch_write),
+                                           ("--batch-read", args.batch_read)) if given]
+    if args.backend == "offline" and model_only:
+        print(f"poa eval: {model_only[0]} is for the model path, not --backend offline", file=sys.stderr)
+        return 2
+    if args.backend == "openai" or args.preset or model_only:
+        outcome = _model_eval(args)
+        if isinstance(outcome, int):
+            return outcome
+        run = outcome
+    else:
+        run = run_eval(args.cases or "*", _eval_progress, full_facts=args.full_facts)
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
     if baseline is not None:
         run["comparison"] = compare(run, baseline, args.tolerance)
     json_path, md_path = write_run(run, Path(args.out) if args.out else None)
@@ -341,12 +350,92 @@ def _eval_command(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(summary_markdown(run, run.get("comparison")))
         print(f"\nRun: {json_path}\nSummary: {md_path}")
+    errors = run.get("usage", {}).get("errors")
+    if errors:
+        print(f"poa eval: {errors} cases failed; each is an error row in the run file", file=sys.stderr)
     worse = [r for r in run.get("comparison", []) if r["change"] in ("worse", "missing")]
     if worse:
         print("poa eval: worse than the baseline: " + ", ".join(f"{r['metric']} {r['old']} -> {r['new']}" for r in worse),
               file=sys.stderr)
         return 1
     return 0
+
+
+def _model_eval(args: argparse.Namespace):
+    """The model-path run (live or through the Batch API): the scored run, or an exit status."""
+    import logging
+    from pathlib import Path
+
+    from . import batch
+    from .evaluation import EVALS, EvalInterrupted, run_model_eval
+    from .journal import Journal
+    from .settings import PRESETS
+
+    if args.concurrency < 1:
+        print("poa eval: --concurrency needs at least 1", file=sys.stderr)
+        return 2
+    folder = Path(args.out) if args.out else EVALS / "runs"
+    journal = None
+    if args.resume:
+        try:
+            journal = Journal.open(args.resume, folder)
+        except ValueError as exc:
+            print(f"poa eval: {exc}", file=sys.stderr)
+            return 2
+        # A resumed run keeps the cases and the model it started with, unless told otherwise.
+        saved = journal.header.get("settings", {})
+        for name in ("preset", "model", "base_url", "mode"):
+            if getattr(args, name) is None and saved.get(name):
+                setattr(args, name, saved[name])
+        args.no_redact = args.no_redact or saved.get("redact") is False
+        args.cases = args.cases or journal.header.get("cases")
+    batched = bool(args.batch_write or args.batch_read)
+    if batched and not (args.base_url or args.preset or os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY")):
+        args.base_url = PRESETS["openai"]["base_url"]  # named in the requests' settings only; nothing is sent
+    args.backend = "openai"
+    try:
+        backend = _backend(args, "eval")
+    except InputError as exc:
+        print(f"poa eval: {exc}", file=sys.stderr)
+        return 2
+    transport = None
+    if batched:
+        try:
+            transport = batch.Transport(batch.read_results([Path(p) for p in args.batch_read or []]))
+        except (OSError, ValueError) as exc:
+            print(f"poa eval: cannot read the Batch output: {exc}", file=sys.stderr)
+            return 2
+        batch.attach(backend, transport)
+    # instructor logs every failed attempt to stderr; a failed case is reported in its row instead.
+    logging.getLogger("instructor").addHandler(logging.NullHandler())
+    try:
+        run, pending = run_model_eval(backend, args.cases or "*", concurrency=args.concurrency, progress=_eval_progress,
+                                      notify=lambda message: print(("\n" if sys.stderr.isatty() else "")
+                                                                   + f"poa eval: {message}", file=sys.stderr),
+                                      folder=folder, journal=journal, transport=transport)
+    except ValueError as exc:
+        print(f"poa eval: {exc}", file=sys.stderr)
+        return 2
+    except EvalInterrupted as stop:
+        out = f" --out {args.out}" if args.out else ""
+        print(f"\npoa eval: interrupted; {stop.done} of {stop.total} cases are done and kept in {stop.journal}\n"
+              f"Resume with: poa eval --resume {stop.run_id}{out}", file=sys.stderr)
+        return 130
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    if pending:
+        target = Path(args.batch_write) if args.batch_write else folder / f"{run['id']}.batch.jsonl"
+        batch.write_requests(pending, target)
+        waiting = run["usage"]["pending"]
+        stages = {line["custom_id"].partition(":")[0] for line in pending}
+        why = " (a draft is critiqued by a second request, made once the draft is in)" \
+            if args.batch_read and stages <= {"draft", "facts"} else ""
+        print(f"poa eval: {waiting} of {run['usage']['cases']} cases wait for a Batch answer{why}; wrote "
+              f"{len(pending)} requests to {target}.\nUpload it to the Batch API (see the README), then:\n"
+              f"  poa eval --batch-read RESULTS.jsonl --resume {run['id']}" + (f" --out {args.out}" if args.out else ""),
+              file=sys.stderr)
+        return 0
+    return run
 
 
 def _schema_command(args: argparse.Namespace) -> int:
@@ -414,13 +503,21 @@ def build_parser() -> argparse.ArgumentParser:
     _model_flags(rej)
 
     ev = commands.add_parser("eval", help="score the critic, the notice reader and the drafter on the labeled cases")
-    ev.add_argument("--backend", choices=["offline", "openai"], default="offline")
-    ev.add_argument("--cases", default="*", metavar="GLOB", help="which sets in evals/critic and evals/notices (file stem)")
+    ev.add_argument("--cases", metavar="GLOB", help="which sets in evals/critic and evals/notices (file stem; default all)")
     ev.add_argument("--baseline", metavar="FILE", help="a run or baseline JSON; exit 1 when a metric drops beyond tolerance")
     ev.add_argument("--tolerance", type=float, default=0.005, help="allowed drop per metric (0-1 scale)")
     ev.add_argument("--out", metavar="FOLDER", help="where to write the run files (default evals/runs/)")
     ev.add_argument("--format", choices=["text", "json"], default="text")
+    ev.add_argument("--full-facts", action="store_true",
+                    help="offline: also draft every notice with its case's facts (the model path always does)")
+    model = ev.add_argument_group("model path (--backend openai)")
+    model.add_argument("--concurrency", type=int, default=4, metavar="N", help="cases in flight at once (default 4)")
+    model.add_argument("--resume", metavar="RUN", help="a run id or journal file: finish that run, skipping its done cases")
+    model.add_argument("--batch-write", metavar="FILE.jsonl", help="write the requests still needed as a Batch API input file")
+    model.add_argument("--batch-read", metavar="RESULTS.jsonl", action="append",
+                       help="answers from a Batch API output file (repeatable)")
     ev.set_defaults(run=_eval_command)
+    _model_flags(ev)
 
     schema = commands.add_parser("schema", help="print a JSON schema")
     schema.add_argument("name", choices=["facts"])

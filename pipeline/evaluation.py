@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .models import CATEGORIES, Critique, Finding
+from .models import CATEGORIES, ActionFact, Critique, Draft, Facts, Finding, MeasureFact, Notice
 
 # The categories the "good lines" promise is about: a specific, owned, evidenced line must not be
 # called vague, unverified, blame or emotion.
@@ -162,9 +162,13 @@ def _matches(label: Label, finding: Finding) -> bool:
 
 def score_critic(letters: Iterable[LabeledLetter], critic: Callable[[str], Critique]) -> CriticReport:
     """Run `critic` on every letter and score its findings against the labels by span overlap."""
+    return score_critiques((item, critic(item.text)) for item in letters)
+
+
+def score_critiques(results: Iterable[tuple[LabeledLetter, Critique]]) -> CriticReport:
+    """Score critiques already made (one per labeled letter) against the labels by span overlap."""
     report = CriticReport(per_category={c: CategoryScore() for c in CATEGORIES})
-    for item in letters:
-        result = critic(item.text)
+    for item, result in results:
         for label in item.labels:
             score = report.per_category[label.category]
             score.labels += 1
@@ -227,9 +231,14 @@ def _notice_cases(files: list[Path]) -> list[dict]:
 
 def score_notices(cases: list[dict], reader: Callable[[str], object]) -> dict:
     """Violation accuracy with a confusion matrix; identifier sets and metric values exact per case."""
+    return score_readings((case, reader(case["text"])) for case in cases)
+
+
+def score_readings(results: Iterable[tuple[dict, Notice]]) -> dict:
+    """`score_notices` for readings already made, one per labeled notice."""
     rows, confusion = [], {}
-    for case in cases:
-        got, want = reader(case["text"]), case["expected"]
+    for case, got in results:
+        want = case["expected"]
         metrics_ok = {(m.name, m.value) for m in got.metrics} == {(m["name"], m["value"]) for m in want["metrics"]}
         row = {"id": case["id"], "set": case["set"], "expected": want["violation"], "got": got.violation,
                "confidence": got.confidence, "violation_ok": got.violation == want["violation"],
@@ -249,10 +258,14 @@ def score_notices(cases: list[dict], reader: Callable[[str], object]) -> dict:
 
 def score_drafts(cases: list[dict], reader, drafter) -> dict:
     """A draft from each notice alone: three sections, every ASIN named, no serious line finding."""
+    return score_draft_results((case, drafter(reader(case["text"]))) for case in cases)
+
+
+def score_draft_results(results: Iterable[tuple[dict, Draft]]) -> dict:
+    """`score_drafts` for drafts already made, each with the notice reading it was drafted from."""
     rows = []
-    for case in cases:
-        notice = reader(case["text"])
-        result = drafter(notice)
+    for case, result in results:
+        notice = result.notice
         serious = [f.rule for f in result.critique.findings if f.severity == "high" and f.category in LINE_CATEGORIES]
         rows.append({"id": case["id"], "sections_ok": all(result.critique.sections.model_dump().values()),
                      "asins_ok": all(a in result.text for a in notice.asins), "clean_ok": not serious,
@@ -260,6 +273,50 @@ def score_drafts(cases: list[dict], reader, drafter) -> dict:
     n = len(rows) or 1
     return {"metrics": {f"draft.{k}": round(sum(r[f"{k}_ok"] for r in rows) / n, 4) for k in ("sections", "asins", "clean")},
             "cases": rows}
+
+
+# Who signs and for which store: no labeled case gives them, so their slots stay open in every draft.
+SIGNATURE_SLOTS = ("[name and role of the person signing]", "[store name]")
+
+
+def case_facts(case: dict) -> Facts | None:
+    """The seller's facts a labeled notice carries, as the drafter takes them: what happened from the
+    root cause, each action and each preventive step as one item, written as given (a date or a proof
+    inside the sentence stays in the sentence: the cases do not give them apart). None without facts."""
+    given = case.get("facts")
+    if not given:
+        return None
+    return Facts(what_happened=given.get("root_cause"),
+                 actions=[ActionFact(what=a) for a in given.get("actions", [])],
+                 measures=[MeasureFact(what=m) for m in given.get("prevention", [])])
+
+
+def score_full_facts(results: Iterable[tuple[dict, Draft]]) -> dict:
+    """A draft from each notice with every fact its case carries, judged by the draft's own critique:
+    the verdict (`ready`), the three sections, every ASIN and order ID of the reading named, no length
+    finding, no serious line finding, and no slot left open but the signer's and the store's. Each row
+    keeps the score, the slots still open, the serious rules and the length, so a verdict can be traced."""
+    from .drafter import SLOT_LABEL
+
+    rows = []
+    for case, result in results:
+        c, notice = result.critique, result.notice
+        serious = [f.rule for f in c.findings if f.severity == "high" and f.category in LINE_CATEGORIES]
+        open_slots = sorted(set(SLOT_LABEL.findall(result.text)) - set(SIGNATURE_SLOTS))
+        rows.append({
+            "id": case["id"], "verdict": c.verdict, "score": c.score, "ready_ok": c.verdict == "ready",
+            "sections_ok": all(c.sections.model_dump().values()),
+            "identifiers_ok": all(x in result.text for x in notice.asins + notice.order_ids),
+            "length_ok": not any(f.category == "length" for f in c.findings), "clean_ok": not serious,
+            "filled_ok": not open_slots, "serious": serious, "open_slots": open_slots,
+            "placeholders": sum(f.category == "placeholder" for f in c.findings),
+            "words": result.stats.words, "characters": result.stats.characters,
+        })
+    n = len(rows) or 1
+    metrics = {f"draft.full_facts_{k}": round(sum(r[f"{k}_ok"] for r in rows) / n, 4)
+               for k in ("ready", "sections", "identifiers", "length", "clean", "filled")}
+    metrics["draft.full_facts_score"] = round(sum(r["score"] for r in rows) / n / 100, 4)
+    return {"metrics": metrics, "cases": rows}
 
 
 def critic_metrics(report: CriticReport) -> dict:
@@ -273,8 +330,11 @@ def critic_metrics(report: CriticReport) -> dict:
     return out
 
 
-def run_eval(pattern: str = "*", progress: Callable[[str, int, int], None] | None = None) -> dict:
-    """The offline evaluation over evals/critic/<pattern>.toml and evals/notices/<pattern>.toml."""
+def run_eval(pattern: str = "*", progress: Callable[[str, int, int], None] | None = None,
+             full_facts: bool = False) -> dict:
+    """The offline evaluation over evals/critic/<pattern>.toml and evals/notices/<pattern>.toml.
+    With `full_facts`, also a draft from every notice with its case's facts (`score_full_facts`);
+    it is off by default because it adds a critique per case to the gate's run."""
     from . import critique, draft, parse_notice
     from .rules import rules_version
 
@@ -309,8 +369,381 @@ def run_eval(pattern: str = "*", progress: Callable[[str, int, int], None] | Non
     report["notices"] = {"sets": [p.stem for p in notice_files], "confusion": notices["confusion"],
                          "cases": notices["cases"]}
     report["drafts"] = {"cases": drafts["cases"]}
+    if full_facts:
+        given = [(case, case_facts(case)) for case in cases if case.get("facts")]
+        scored = score_full_facts((case, draft(parse_notice(case["text"]), facts)) for case, facts in given)
+        report["metrics"].update(scored["metrics"])
+        report["drafts"]["full_facts"] = scored["cases"]
     report["seconds"] = round(_time.monotonic() - started, 2)
     return report
+
+
+# --- the model path: the same scorers on the LLM backend's answers; concurrent, journaled, resumable ------
+
+import queue as _queue  # noqa: E402
+import threading as _threading  # noqa: E402
+
+from .journal import Journal, fingerprint  # noqa: E402
+
+USAGE_KEYS = ("calls", "live", "cached", "tokens_in", "tokens_out", "latency_ms", "cost_usd")
+
+
+class EvalInterrupted(Exception):
+    """Ctrl-C stopped a model-path run; every case that finished is in the journal."""
+
+    def __init__(self, run_id: str, journal: Path, done: int, total: int):
+        super().__init__(f"interrupted after {done} of {total} cases")
+        self.run_id, self.journal, self.done, self.total = run_id, journal, done, total
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One model-path case of one stage: a letter critiqued, a notice read, a draft made."""
+
+    key: str  # "<stage>:<case id>", unique in a run
+    stage: str  # critic, notice, draft (from the notice alone) or facts (with the case's facts)
+    case: str
+    set: str
+    source: str  # everything of the case the answer depends on
+    job: Callable[[], object]
+
+
+def _units(backend, letters: list[tuple[str, LabeledLetter]], cases: list[dict]) -> list[_Unit]:
+    # The drafter gets the offline reading of the notice, as `poa draft` gives it, so the draft
+    # figures move with the drafter alone, not with the model's reading.
+    from .notice import parse_notice
+
+    units = [_Unit(f"critic:{item.id}", "critic", item.id, name, item.text,
+                   lambda text=item.text: backend.critique(text)) for name, item in letters]
+    for case in cases:
+        text, cid, name = case["text"], case["id"], case["set"]
+        units.append(_Unit(f"notice:{cid}", "notice", cid, name, text, lambda text=text: backend.parse_notice(text)))
+        units.append(_Unit(f"draft:{cid}", "draft", cid, name, text, lambda text=text: backend.draft(parse_notice(text))))
+        facts = case_facts(case)
+        if facts is not None:
+            units.append(_Unit(f"facts:{cid}", "facts", cid, name, text + "\n" + facts.model_dump_json(),
+                               lambda text=text, facts=facts: backend.draft(parse_notice(text), facts)))
+    return units
+
+
+class _Tally:
+    """The backend's call log, keeping as well the calls of the case that runs in this thread."""
+
+    def __init__(self, log, skip: Callable[[], bool] | None = None):
+        self._log, self._skip, self._local = log, skip, _threading.local()
+
+    def start(self) -> None:
+        self._local.calls = []
+
+    def calls(self) -> list[dict]:
+        return getattr(self._local, "calls", [])
+
+    def record(self, **call) -> None:
+        if self._skip is not None and self._skip() and str(call.get("outcome", "")).startswith("error"):
+            return  # a request kept for the Batch API did not fail; it was not sent
+        self._log.record(**call)
+        self.calls().append(call)
+
+    def __getattr__(self, name):
+        return getattr(self._log, name)
+
+
+def _usage(calls: list[dict]) -> dict:
+    return {"calls": len(calls), "live": sum(1 for c in calls if not c.get("cached")),
+            "cached": sum(1 for c in calls if c.get("cached")), "tokens_in": sum(c["tokens_in"] for c in calls),
+            "tokens_out": sum(c["tokens_out"] for c in calls), "latency_ms": sum(c["latency_ms"] for c in calls),
+            "cost_usd": round(sum(c["cost_usd"] for c in calls), 6)}
+
+
+def _added(*usages: dict) -> dict:
+    out = {k: sum(u.get(k, 0) for u in usages) for k in USAGE_KEYS}
+    out["cost_usd"] = round(out["cost_usd"], 6)
+    return out
+
+
+def _innermost(exc: BaseException) -> str:
+    """The message at the bottom of an exception chain (the server's words, the validation error)."""
+    seen = [exc]
+    while True:
+        inner = seen[-1].__cause__ or getattr(seen[-1], "last_exception", None)
+        if inner is None or inner in seen:
+            break
+        seen.append(inner)
+    return f"{type(seen[-1]).__name__}: {seen[-1]}"[:500]
+
+
+def _stem(at: str) -> str:
+    """A run's file name from its start time: 2026-11-25T16:31:34+00:00 -> 2026-11-25T163134Z."""
+    return at.replace(":", "").replace("+0000", "Z")
+
+
+def _run_id(folder: Path, at: str) -> str:
+    stem = _stem(at)
+    run_id, n = stem, 1
+    while (folder / f"{run_id}.json").exists() or (folder / f"{run_id}.jsonl").exists():
+        n += 1
+        run_id = f"{stem}-{n}"
+    return run_id
+
+
+def model_identity(backend) -> dict:
+    """What a model-path answer depends on besides the case: a journal entry made under another
+    identity is not reused."""
+    from .prompts import load_prompt
+    from .rules import rules_version
+
+    s = backend.settings
+    return {"backend": backend.name, "model": s.model, "mode": s.mode, "base_url": s.base_url, "redact": s.redact,
+            "prompts": {p: load_prompt(p).version for p in ("critique", "notice", "draft")},
+            "rules_version": rules_version()}
+
+
+def run_model_eval(backend, pattern: str = "*", *, concurrency: int = 4,
+                   progress: Callable[[str, int, int], None] | None = None,
+                   notify: Callable[[str], None] | None = None, folder: Path | None = None,
+                   journal: Journal | None = None, transport=None) -> tuple[dict, list[dict]]:
+    """The evaluation on the LLM backend: every labeled letter critiqued, every notice read, a draft
+    from each notice alone and one with its case's facts, scored by the offline path's scorers.
+
+    At most `concurrency` cases run at once. Each finished case goes to the journal at once (a new
+    one in `folder`, or `journal` to resume: its answered cases are not run again, its failed ones are,
+    except in a Batch round). A case that fails
+    (HTTP 429/500, timeout, invalid answer after re-asks) is an error row, counted, never a crash.
+    Ctrl-C lets the cases in flight finish into the journal, then raises EvalInterrupted (a second
+    Ctrl-C stops at once). With a Batch `transport` (pipeline.batch), answers come from Batch output
+    and requests without one are returned as Batch input lines; the run is complete when none is.
+    Returns the run and those lines; ValueError when no case matches `pattern`."""
+    from .batch import request_line
+    from .llm import LLMError
+
+    started = _time.monotonic()
+    folder = Path(folder or EVALS / "runs")
+    letter_files = sorted((EVALS / "critic").glob(f"{pattern}.toml"))
+    letters = [(path.stem, item) for path in letter_files for item in load_letters(path)]
+    notice_files = sorted((EVALS / "notices").glob(f"{pattern}.toml"))
+    cases = _notice_cases(notice_files)
+    units = _units(backend, letters, cases)
+    if not units:
+        raise ValueError(f"no labeled cases match {pattern!r} in {EVALS / 'critic'} or {EVALS / 'notices'}")
+    identity = model_identity(backend)
+    prints = {u.key: fingerprint(u.key, u.source, identity) for u in units}
+    if journal is None:
+        at = _datetime.now(_timezone.utc).isoformat(timespec="seconds")
+        run_id = _run_id(folder, at)
+        journal = Journal.create(folder / f"{run_id}.jsonl", {"id": run_id, "at": at, "cases": pattern,
+                                                             "settings": backend.settings.public(), "identity": identity})
+    run_id, at = journal.header["id"], journal.header["at"]
+    entries: dict[str, dict] = {}
+    carried: dict[str, list[dict]] = {}  # usage of earlier Batch rounds of a case still under way
+    stale = 0
+    for entry in journal.entries():
+        key = entry["key"]
+        if prints.get(key) != entry.get("fingerprint"):
+            stale += key in prints and "output" in entry
+        elif "output" in entry or ("error" in entry and transport is not None):
+            # A live run tries failed cases again (a 429 passes); a Batch round keeps them, so rounds end.
+            entries[key] = entry
+        elif "pending" in entry:
+            carried.setdefault(key, []).append(entry["usage"])
+    for key in entries:
+        carried.pop(key, None)
+    if stale and notify:
+        notify(f"{stale} cases in the journal were made with other settings or inputs; they are run again")
+    resumed = len(entries)
+    todo = [u for u in units if u.key not in entries]
+
+    tally = _Tally(backend.log, skip=transport.holding if transport is not None else None)
+    real_log, backend.log = backend.log, tally
+    session: list[dict] = []
+    pending: list[dict] = []  # Batch input lines
+    waiting: set[str] = set()  # the cases they belong to
+
+    def work(unit: _Unit) -> tuple[dict, list[dict]]:
+        tally.start()
+        if transport is not None:
+            transport.take()
+        began = _time.monotonic()
+        entry, kept = {"key": unit.key, "fingerprint": prints[unit.key]}, []
+        try:
+            entry["output"] = unit.job().model_dump(mode="json")
+        except LLMError as exc:
+            kept = transport.take() if transport is not None else []
+            if kept:
+                entry["pending"] = len(kept)
+            else:
+                entry["error"], entry["detail"] = str(exc), _innermost(exc)
+        except Exception as exc:  # a broken answer or a bug in one case must not stop the others
+            entry["error"], entry["detail"] = f"{type(exc).__name__}: {exc}"[:500], _innermost(exc)
+        entry["usage"] = _usage(tally.calls())
+        entry["seconds"] = round(_time.monotonic() - began, 3)
+        return entry, kept
+
+    def finish(unit: _Unit, entry: dict, kept: list[dict]) -> None:
+        session.append(entry["usage"])
+        if "pending" not in entry and unit.key in carried:
+            entry["usage"] = _added(entry["usage"], *carried.pop(unit.key))
+        journal.append(entry)
+        if "pending" in entry:
+            pending.extend(request_line(unit.key, body) for body in kept)
+            waiting.add(unit.key)
+        else:
+            entries[unit.key] = entry
+
+    stop = _threading.Event()
+    finished: _queue.SimpleQueue = _queue.SimpleQueue()
+    queued: _queue.SimpleQueue = _queue.SimpleQueue()
+    for unit in todo:
+        queued.put(unit)
+
+    def worker() -> None:
+        while not stop.is_set():
+            try:
+                unit = queued.get_nowait()
+            except _queue.Empty:
+                return
+            try:
+                result = work(unit)
+            except BaseException as exc:  # noqa: BLE001 - the main thread must hear of every case
+                result = ({"key": unit.key, "fingerprint": prints[unit.key], "error": repr(exc)[:500],
+                           "usage": _usage([]), "seconds": 0.0}, [])
+            finished.put((unit, result))
+
+    # Daemon threads: a second Ctrl-C need not wait for a model call to time out.
+    threads = [_threading.Thread(target=worker, daemon=True, name=f"poa-eval-{i}")
+               for i in range(max(1, min(concurrency, len(todo))))]
+    done = resumed
+    try:
+        for thread in threads:
+            thread.start()
+        if progress:
+            progress("cases", done, len(units))
+        remaining = len(todo)
+        while remaining:
+            try:
+                unit, (entry, kept) = finished.get(timeout=0.1)
+            except _queue.Empty:
+                if not any(t.is_alive() for t in threads):
+                    break
+                continue
+            remaining -= 1
+            finish(unit, entry, kept)
+            done += 1
+            if progress:
+                progress("cases", done, len(units))
+    except KeyboardInterrupt:
+        stop.set()
+        flying = sum(t.is_alive() for t in threads)
+        if notify and flying:
+            notify(f"stopping: letting the {flying} cases in flight finish (Ctrl-C again to stop at once)")
+        try:
+            while any(t.is_alive() for t in threads) or not finished.empty():
+                try:
+                    unit, (entry, kept) = finished.get(timeout=0.1)
+                except _queue.Empty:
+                    continue
+                finish(unit, entry, kept)
+        except KeyboardInterrupt:
+            pass
+        raise EvalInterrupted(run_id, journal.path, sum(1 for e in entries.values() if "output" in e),
+                              len(units)) from None
+    finally:
+        backend.log = real_log
+
+    run = _model_run(backend, units, entries, letters, cases, identity, transport)
+    answered = sum(1 for e in entries.values() if "output" in e)
+    run.update({"at": at, "id": run_id, "cases": pattern, "journal": str(journal.path),
+                "seconds": round(_time.monotonic() - started, 2)})
+    run["usage"].update({"resumed": resumed, "pending": len(waiting),
+                         "answered": answered,
+                         "session": {"calls": sum(u["calls"] for u in session), "live_calls": sum(u["live"] for u in session),
+                                     "cached_calls": sum(u["cached"] for u in session)},
+                         "concurrency": concurrency})
+    return run, pending
+
+
+def _model_run(backend, units: list[_Unit], entries: dict[str, dict], letters, cases, identity: dict, transport) -> dict:
+    """Score the answered cases with the offline path's scorers; errors and usage by case and stage."""
+    outputs = {k: e["output"] for k, e in entries.items() if "output" in e}
+    by_key = {u.key: u for u in units}
+    failed = {u.key: entries[u.key] for u in units if u.key in entries and "output" not in entries[u.key]}
+
+    def usage_of(key: str) -> dict:
+        entry = entries.get(key, {})
+        return {**entry.get("usage", _usage([])), "seconds": entry.get("seconds", 0.0)}
+
+    def error_row(key: str) -> dict:
+        unit, entry = by_key[key], entries[key]
+        return {"id": unit.case, "set": unit.set, "error": entry["error"], "detail": entry.get("detail", ""),
+                **usage_of(key)}
+
+    metrics: dict[str, float] = {}
+    critic_answered = [(name, item) for name, item in letters if f"critic:{item.id}" in outputs]
+    critiques = {item.id: Critique.model_validate(outputs[f"critic:{item.id}"]) for _, item in critic_answered}
+    report = score_critiques((item, critiques[item.id]) for _, item in critic_answered)
+    if critic_answered:
+        metrics.update(critic_metrics(report))
+    critic_rows = []
+    for name, item in letters:
+        key = f"critic:{item.id}"
+        if item.id in critiques:
+            c = critiques[item.id]
+            critic_rows.append({"id": item.id, "set": name, "score": c.score, "verdict": c.verdict,
+                                "findings": [{"category": f.category, "rule": f.rule, "severity": f.severity,
+                                              "start": f.start, "end": f.end, "source": f.source} for f in c.findings],
+                                **usage_of(key)})
+        elif key in failed:
+            critic_rows.append(error_row(key))
+
+    def answered(stage: str, model) -> list[tuple[dict, object]]:
+        return [(case, model.model_validate(outputs[f"{stage}:{case['id']}"])) for case in cases
+                if f"{stage}:{case['id']}" in outputs]
+
+    def with_rows(stage: str, rows: list[dict]) -> list[dict]:
+        out = [{**row, **usage_of(f"{stage}:{row['id']}")} for row in rows]
+        return out + [error_row(k) for k in failed if k.startswith(stage + ":")]
+
+    readings, drafts, full = answered("notice", Notice), answered("draft", Draft), answered("facts", Draft)
+    notices = score_readings(readings)
+    drafted = score_draft_results(drafts)
+    full_scored = score_full_facts(full)
+    for results, scored in ((readings, notices), (drafts, drafted), (full, full_scored)):
+        if results:
+            metrics.update(scored["metrics"])
+    metrics["model.answered"] = round(len(outputs) / len(units), 4) if units else 1.0
+
+    stages = {}
+    for stage in ("critic", "notice", "draft", "facts"):
+        keys = [u.key for u in units if u.stage == stage]
+        if keys:
+            total = _added(*[entries[k]["usage"] for k in keys if k in entries])
+            stages[stage] = {"cases": len(keys), "answered": sum(k in outputs for k in keys),
+                             "errors": sum(k in failed for k in keys), **total}
+    done = [entries[u.key] for u in units if u.key in entries]
+    total = _added(*[e["usage"] for e in done])
+    n = len(done) or 1
+    usage = {"transport": "batch" if transport is not None else "live", "cases": len(units), "errors": len(failed),
+             "calls": total["calls"], "live_calls": total["live"], "cached_calls": total["cached"],
+             "tokens_in": total["tokens_in"], "tokens_out": total["tokens_out"], "latency_ms": total["latency_ms"],
+             "cost_usd": total["cost_usd"],
+             "per_case": {"calls": round(total["calls"] / n, 2), "tokens_in": round(total["tokens_in"] / n, 1),
+                          "tokens_out": round(total["tokens_out"] / n, 1), "latency_ms": round(total["latency_ms"] / n),
+                          "cost_usd": round(total["cost_usd"] / n, 6),
+                          "seconds": round(sum(e.get("seconds", 0.0) for e in done) / n, 3)},
+             "stages": stages}
+    if transport is not None:
+        usage["cost_note"] = "estimated at live prices; the Batch API bills half"
+    settings = {k: v for k, v in backend.settings.public().items() if k != "api_key_set"}
+    return {
+        "backend": backend.name, "rules_version": identity["rules_version"], "prompts": identity["prompts"],
+        "settings": settings, "metrics": metrics, "usage": usage,
+        "critic": {"sets": sorted({name for name, _ in letters}),
+                   "missed": [{"letter": lid, "category": lab.category, "quote": lab.quote} for lid, lab in report.missed],
+                   "false_findings": [{"letter": lid, "rule": f.rule, "quote": f.quote} for lid, f in report.false_findings],
+                   "cases": critic_rows},
+        "notices": {"sets": sorted({c["set"] for c in cases}), "confusion": notices["confusion"],
+                    "cases": with_rows("notice", notices["cases"])},
+        "drafts": {"cases": with_rows("draft", drafted["cases"]), "full_facts": with_rows("facts", full_scored["cases"])},
+    }
 
 
 def compare(run: dict, baseline: dict, tolerance: float = TOLERANCE) -> list[dict]:
@@ -328,9 +761,29 @@ def compare(run: dict, baseline: dict, tolerance: float = TOLERANCE) -> list[dic
 
 
 def summary_markdown(run: dict, comparison: list[dict] | None = None) -> str:
-    lines = [f"# Evaluation {run['at']}", "", f"Backend: {run['backend']} · rules {run['rules_version']} · "
+    transport = f" ({run['usage']['transport']})" if run.get("usage") else ""
+    lines = [f"# Evaluation {run['at']}", "", f"Backend: {run['backend']}{transport} · rules {run['rules_version']} · "
              f"{run['seconds']} s", "", "| metric | value |", "|---|---|"]
     lines += [f"| {k} | {v:.3f} |" for k, v in sorted(run["metrics"].items())]
+    usage = run.get("usage")
+    if usage:  # a model-path run: what it cost, and what failed
+        per = usage["per_case"]
+        lines += ["", "## Calls", "",
+                  f"{usage['cases']} cases, {usage['answered']} answered, {usage['errors']} errors"
+                  + (f", {usage['resumed']} taken from the journal" if usage.get("resumed") else "") + ".",
+                  f"{usage['calls']} calls ({usage['live_calls']} {'answered by the Batch API' if usage['transport'] == 'batch' else 'live'}, "
+                  f"{usage['cached_calls']} from the cache); {usage['tokens_in']} tokens in, {usage['tokens_out']} out; "
+                  f"estimated ${usage['cost_usd']:.4f}" + (f" ({usage['cost_note']})" if usage.get("cost_note") else "") + ".",
+                  f"Per case: {per['calls']} calls, {per['tokens_in']:.0f} + {per['tokens_out']:.0f} tokens, "
+                  f"{per['latency_ms']} ms in model calls, ${per['cost_usd']:.5f}.", "",
+                  "| stage | cases | errors | calls | live | cached | tokens in | tokens out | cost $ |", "|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {name} | {st['cases']} | {st['errors']} | {st['calls']} | {st['live']} | {st['cached']} | "
+                  f"{st['tokens_in']} | {st['tokens_out']} | {st['cost_usd']:.4f} |" for name, st in usage["stages"].items()]
+        failed = [(block, row) for block in ("critic", "notices", "drafts") for row in run[block].get("cases", [])
+                  if "error" in row] + [("full_facts", row) for row in run["drafts"].get("full_facts", []) if "error" in row]
+        if failed:
+            lines += ["", "## Errors", ""] + [f"- {block} {row['id']}: {row['error']}" for block, row in failed[:20]]
+            lines += [f"- ... and {len(failed) - 20} more"] if len(failed) > 20 else []
     if comparison:
         moved = [r for r in comparison if r["change"] in ("worse", "better", "missing")]
         lines += ["", "## Against the baseline", ""]
@@ -341,7 +794,7 @@ def summary_markdown(run: dict, comparison: list[dict] | None = None) -> str:
 def write_run(run: dict, folder: Path | None = None) -> tuple[Path, Path]:
     folder = folder or EVALS / "runs"
     folder.mkdir(parents=True, exist_ok=True)
-    stem = run["at"].replace(":", "").replace("+0000", "Z")
+    stem = run.get("id") or _stem(run["at"])
     json_path, md_path = folder / f"{stem}.json", folder / f"{stem}.md"
     json_path.write_text(_json.dumps(run, ensure_ascii=False, indent=2), encoding="utf-8")
     md_path.write_text(summary_markdown(run, run.get("comparison")), encoding="utf-8")

@@ -183,15 +183,19 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0].rstrip("/")
         if path != "/v1/chat/completions":
             return self._send_error(404, f"Unknown path {self.path}")
+        fake._enter()
         try:
-            reply = fake._next_reply(request)
-        except Exception as exc:  # a broken scripted callable: tell the test, loudly
-            return self._send_error(500, f"FakeOpenAI: scripted reply failed: {exc!r}")
-        try:
-            self._answer(request, reply)
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            # The client gave up (timeout) while we were sleeping or streaming.
-            self.close_connection = True
+            try:
+                reply = fake._next_reply(request)
+            except Exception as exc:  # a broken scripted callable: tell the test, loudly
+                return self._send_error(500, f"FakeOpenAI: scripted reply failed: {exc!r}")
+            try:
+                self._answer(request, reply)
+            except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+                # The client gave up (timeout) while we were sleeping or streaming.
+                self.close_connection = True
+        finally:
+            fake._leave()
 
     # ----------------------------------------------------------------- answers
     def _answer(self, request: dict, reply: Reply) -> None:
@@ -247,6 +251,8 @@ class FakeOpenAI:
         base_url      "http://127.0.0.1:PORT/v1" -- pass to openai.OpenAI(base_url=...)
         requests      every parsed POST body (dict), in arrival order
         headers_seen  headers (lower-cased keys) of every request, GET included
+        in_flight     chat-completion requests being answered right now
+        max_in_flight the most that were ever answered at once (client concurrency)
         default       callable(request_dict) -> Reply, used when the queue is empty
         fixed_delay   seconds added to every reply (for benchmarks)
         models        model ids listed by GET /v1/models
@@ -268,6 +274,8 @@ class FakeOpenAI:
         self.models = list(models or ["gpt-4o-mini", "gpt-4o", "fake-model"])
         self.requests: list[dict] = []
         self.headers_seen: list[dict[str, str]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._queue: deque[Reply | Callable[[dict], Reply]] = deque()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -329,11 +337,12 @@ class FakeOpenAI:
             return len(self._queue)
 
     def reset(self) -> None:
-        """Forget queued replies and recorded requests/headers."""
+        """Forget queued replies, recorded requests/headers and the in-flight peak."""
         with self._lock:
             self._queue.clear()
             self.requests.clear()
             self.headers_seen.clear()
+            self.max_in_flight = self.in_flight
 
     @property
     def last_request(self) -> dict:
@@ -354,6 +363,15 @@ class FakeOpenAI:
         if not isinstance(reply, Reply):
             raise TypeError(f"scripted reply must be a Reply, got {type(reply).__name__}")
         return reply
+
+    def _enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def _next_id(self) -> int:
         return next(self._ids)  # itertools.count is atomic under the GIL
