@@ -195,10 +195,27 @@ def _search(letter: Letter, lex: Lexicon, group: str, s: Sentence) -> re.Match |
     return letter._memo[key]
 
 
+# E-mail furniture around a letter pasted from a mail client: the header lines, and the signature
+# from its delimiter ("--") or a device line ("Sent from my iPhone") on. Not part of the letter.
+_MAIL_HEADER = re.compile(r"^[ \t]*(from|to|cc|bcc|subject|date|sent|reply-to)[ \t]*:.*$", re.I | re.M)
+_SIGNATURE = re.compile(r"^[ \t]*(--|__+|sent from my \w+|get outlook for \w+)[ \t]*$", re.I | re.M)
+
+
+def _outside_letter(letter: Letter) -> Callable[[Sentence], bool]:
+    """Whether a sentence is mail furniture rather than the letter's text."""
+    if "mail" not in letter._memo:
+        signature = _SIGNATURE.search(letter.plain)
+        headers = [(m.start(), m.end()) for m in _MAIL_HEADER.finditer(letter.plain)]
+        letter._memo["mail"] = (signature.start() if signature else len(letter.plain) + 1, headers)
+    signature_start, headers = letter._memo["mail"]
+    return lambda s: s.start >= signature_start or any(a <= s.start < b for a, b in headers)
+
+
 def check_unverified_action(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     in_scope = _corrective_scope(letter)
+    outside = _outside_letter(letter)
     for sentence in letter.sentences:
-        if not in_scope(sentence):
+        if not in_scope(sentence) or outside(sentence):
             continue
         done = _search(letter, lex, "done", sentence)
         if done is None:
@@ -486,6 +503,20 @@ def foreign_latin_sentences(letter: Letter, lex: Lexicon, min_words: int = 4, mi
     return found
 
 
+def check_foreign_passage(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
+    """Text in Chinese, Japanese or Korean left in the letter. Section headings in Chinese over a
+    letter otherwise all in English ("根本原因" above English sentences) are a format the reviewer
+    reads past; when the body also holds such text, the headings are part of the same untranslated text."""
+    found = list(_pattern_findings(rule, letter, lex))
+    heading_spans = [(h.start, h.body_start) for h in letter.headings if not h.inferred]
+
+    def is_heading(f: Finding) -> bool:
+        return any(a <= f.start and f.end <= b for a, b in heading_spans)
+
+    if found and not all(is_heading(f) for f in found):
+        yield from found
+
+
 def check_foreign_latin(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     for s, _ in foreign_latin_sentences(letter, lex, rule.params.get("min_words", 4), rule.params.get("min_function_words", 3)):
         yield _finding(rule, letter.text, *_sentence_span(letter, s))
@@ -512,6 +543,7 @@ CHECKS: dict[str, Callable[[Rule, Letter, Lexicon], Iterator[Finding]]] = {
     "too_long": check_too_long,
     "not_english": check_not_english,
     "foreign_latin": check_foreign_latin,
+    "foreign_passage": check_foreign_passage,
 }
 
 

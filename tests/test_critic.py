@@ -302,6 +302,19 @@ def test_chinese_text_left_in_an_english_letter():
     assert [(f.rule, f.quote) for f in found] == [("language.foreign-passage", "这里以后再改。")]
 
 
+def test_chinese_headings_over_english_text_are_no_foreign_passage():
+    text = STRONG.replace("Root Cause\n", "根本原因\n").replace("Corrective Actions\n", "整改措施\n").replace("Preventive Measures\n", "预防措施\n")
+    assert not [f for f in critique(text).findings if f.category == "language"]
+    mixed = text.replace("We respectfully request", "这里以后再改。 We respectfully request")
+    assert {f.quote for f in critique(mixed).findings if f.category == "language"} == {"根本原因", "整改措施", "预防措施", "这里以后再改。"}
+
+
+def test_mail_header_and_signature_are_not_reported_actions():
+    text = ("From: service@example.com\nSubject: Appeal\n\nCorrective actions:\nOn 2026-03-15 we removed the 3 ASINs (Attachment 1).\n"
+            "\n--\nKevin Li\nSent from my iPhone\n")
+    assert not [f for f in critique(text).findings if f.category == "missing_evidence"]
+
+
 def test_letter_in_chinese_is_one_whole_letter_finding():
     text = "根本原因：我们的处理时间设置为1天，但是承运商需要2天。\n整改措施：2026年3月16日我们把处理时间改为2天。\n预防措施：仓库主管每周一检查设置。"
     found = [f for f in critique(text).findings if f.category == "language"]
