@@ -298,6 +298,7 @@ def check_unmeasured_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterat
             yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
 
 
+_CONSEQUENCE = re.compile(r",?\s+so (?:that )?(?=(?:we|i|our|my|the|they|he|she|any|some)\b)", re.I)
 _AGENT_WINDOW = 120  # characters after the third party in which its fault must stand
 _LINK_WINDOW = 60  # characters before the third party in which a causal link or a passive fault stands
 
@@ -316,7 +317,13 @@ def check_third_party_fault(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
             if sentence is not None and sentence.section not in skip and m.end() <= sentence.end:
                 agents.setdefault(sentence, []).append((m.start(), m.end()))
     for sentence in sorted(agents, key=lambda s: s.start):
-        if letter.has(lex, "ownership", sentence.start, sentence.end):
+        # Ownership in a consequence after a third party ("the manufacturer printed it small, so our
+        # warehouse did not see it") presents the seller's failure as theirs: only what comes before counts.
+        consequence = _CONSEQUENCE.search(letter.plain, sentence.start, sentence.end)
+        owned_end = sentence.end
+        if consequence is not None and min(a for a, _ in agents[sentence]) < consequence.start():
+            owned_end = consequence.start()
+        if letter.has(lex, "ownership", sentence.start, owned_end):
             continue
         body = letter.plain[sentence.start : sentence.end]
         if rule.exceptions is not None and rule.exceptions.search(body):
