@@ -25,6 +25,7 @@ from .models import (
     TextStats,
 )
 from .playbooks import RESERVED, SLOT, Playbook, RootCause, playbook_for
+from .rules import lexicon
 
 SLOT_LABEL = re.compile(r"\[[a-z][^\[\]\n]*\]")  # an unfilled slot as the letter shows it
 SECTION_TITLES = {
@@ -83,6 +84,8 @@ class _Filler:
 
 def _chosen(book: Playbook, facts: Facts) -> list[RootCause]:
     if not facts.root_causes:
+        if facts.what_happened and facts.what_happened.strip():
+            return []  # the seller's own account is the root cause: no playbook cause added beside it
         return [book.root_causes[0]]  # the most common cause; the questions offer the others
     return [book.root_cause(rid) for rid in facts.root_causes]
 
@@ -173,18 +176,43 @@ def _build(notice: Notice, facts: Facts, book: Playbook, fill: _Filler) -> POA:
                                  proof_needed=s.proof) for s in rc.preventive]
     if facts.what_happened and facts.what_happened.strip():
         roots.append(RootCauseItem(text=_sentence(facts.what_happened)))
+    lex = lexicon()
     for a in facts.actions:
-        when = f"On {a.date}, " if a.date else "On [date this was done], "
-        proof = f" ({a.evidence})" if a.evidence else " ([proof of this action])"
         what = a.what.strip().rstrip(".")
-        actions.append(ActionItem(text=f"{when}{what[0].lower()}{what[1:]}{proof}.",
+        if not what:
+            continue
+        # A slot is added only for what the seller's sentence does not already say.
+        if a.date:
+            when = f"On {a.date}, "
+        elif lex.has("date", what):
+            when = ""
+        else:
+            when = "On [date this was done], "
+        if a.evidence:
+            proof = f" ({a.evidence})"
+        elif lex.has("document", what) or lex.has("identifier", what):
+            proof = ""
+        else:
+            proof = " ([proof of this action])"
+        actions.append(ActionItem(text=f"{when}{what[0].lower() if when else what[0]}{what[1:]}{proof}.",
                                   date=a.date, evidence=a.evidence))
     for m in facts.measures:
-        start = f"From {m.start}, " if m.start else "From [start date], "
-        owner = m.owner or "[name and role of the owner]"
-        freq = f" {m.frequency}" if m.frequency else " [how often]"
         what = m.what.strip().rstrip(".")
-        measures.append(MeasureItem(text=f"{start}{owner} {what}{freq}.", owner=m.owner, frequency=m.frequency,
+        if not what:
+            continue
+        start = f"From {m.start}, " if m.start else "" if lex.has("date", what) else "From [start date], "
+        freq = f" {m.frequency}" if m.frequency else "" if lex.has("frequency", what) else " [how often]"
+        # `what` is either a bare verb phrase ("reviews the report": the owner is its subject) or a
+        # whole sentence with its own subject ("Warehouse confirms ..."): then the owner goes after it.
+        names_owner = lex.has("owner", what) or lex.has("person", what)
+        owner = m.owner or (None if names_owner else "[name and role of the owner]")
+        if owner and what[0].islower():
+            body, tail = f"{owner} {what}", ""
+        else:
+            body, tail = what, (f" (owner: {owner})" if owner else "")
+        if start and body[:2].istitle() and body is what:
+            body = body[0].lower() + body[1:]
+        measures.append(MeasureItem(text=f"{start}{body}{freq}{tail}.", owner=m.owner, frequency=m.frequency,
                                     start=m.start))
     for item in actions + measures:
         for label in SLOT_LABEL.findall(item.text):

@@ -108,3 +108,22 @@ def test_notice_without_identifiers_still_drafts():
     result = draft(Notice(violation="other", confidence=0.0))
     assert all(result.critique.sections.model_dump().values())
     assert "[date of the notice]" not in result.text or "[date of the notice]" in result.open_slots
+
+
+def test_a_seller_sentence_that_already_says_when_how_and_who_gets_no_slot_for_it():
+    facts = Facts(
+        what_happened="Our handling time was 1 day while the carrier collected only on Mondays and Thursdays.",
+        actions=[ActionFact(what="2026-03-03: added Evri as a second carrier (contract, Attachment 2)"),
+                 ActionFact(what="Raised handling time to 2 days on all 86 SKUs")],
+        measures=[MeasureFact(what="Our ops manager Li Na checks the Late Shipment Rate every Monday from 2026-03-09"),
+                  MeasureFact(what="Warehouse confirms shipment at 15:00")],
+    )
+    result = draft(notice_for("late_shipment_rate"), facts)
+    assert "1. 2026-03-03: added Evri as a second carrier (contract, Attachment 2)." in result.text
+    assert "On [date this was done], raised handling time to 2 days on all 86 SKUs ([proof of this action])." in result.text
+    assert "Our ops manager Li Na checks the Late Shipment Rate every Monday from 2026-03-09." in result.text
+    assert ("From [start date], warehouse confirms shipment at 15:00 [how often] "
+            "(owner: [name and role of the owner]).") in result.text
+    # The seller's own account is the root cause: no playbook cause with its own slots beside it.
+    root = result.text.split("Root Cause", 1)[1].split("Corrective Actions", 1)[0]
+    assert root.count("\n1. ") == 1 and "2. " not in root
