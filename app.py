@@ -551,6 +551,14 @@ def evals_tab() -> None:
                           key=S + "evals.pick")
     run = json.loads((runs_dir / chosen).read_text(encoding="utf-8"))
     st.caption(f"{run['backend']} · {run['rules_version']} · {run['seconds']} s")
+    usage = run.get("usage")
+    if usage and "calls" in usage:
+        cols = st.columns(5)
+        cols[0].metric(tr("evals.calls"), f"{usage['calls']} ({usage.get('cached_calls', 0)} {tr('evals.cached')})")
+        cols[1].metric(tr("evals.tokens"), f"{usage.get('tokens_in', 0)} / {usage.get('tokens_out', 0)}")
+        cols[2].metric(tr("evals.cost"), f"${usage.get('cost_usd', 0):.4f}")
+        cols[3].metric(tr("evals.latency"), f"{usage.get('per_case', {}).get('latency_ms', 0)} ms")
+        cols[4].metric(tr("evals.errors"), usage.get("errors", 0))
     metrics = run["metrics"]
     cols = st.columns(4)
     for col, key in zip(cols, ("critic.recall", "critic.precision", "notice.violation", "draft.clean")):
@@ -573,7 +581,15 @@ def evals_tab() -> None:
     item = by_id[case_id]
     expected = [Finding(category=lab.category, rule="label", severity="high", start=lab.start, end=lab.end,
                         quote=lab.quote, message="", suggestion="") for lab in item.labels]
-    found = critique(item.text).findings
+    # A model-path run keeps each letter's findings; an offline run is the rules, which re-run in ms.
+    kept = {row["id"]: row for row in run.get("critic", {}).get("cases", []) if "findings" in row}
+    if case_id in kept:
+        found = [Finding(category=f["category"], rule=f["rule"], severity=f["severity"], start=f["start"],
+                         end=f["end"], quote=item.text[f["start"]:f["end"]], message="", suggestion="",
+                         source=f.get("source", "rules"))
+                 for f in kept[case_id]["findings"] if 0 <= f["start"] <= f["end"] <= len(item.text)]
+    else:
+        found = critique(item.text).findings
     left, right = st.columns(2)
     left.markdown(f"**{tr('evals.expected')}** ({len(expected)})")
     left.html(highlight_html(item.text, expected))

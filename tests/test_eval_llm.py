@@ -3,6 +3,7 @@
 interrupted run resumes with only the cases not done, failed cases are rows rather than a crash, and
 the Batch API input matches the live requests and its output scores the same as the live run."""
 
+import html
 import json
 import os
 import re
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import evaluation
+from pipeline import critique, evaluation
 from pipeline.cli import main
 from pipeline.evaluation import EvalInterrupted, case_facts, run_eval, run_model_eval
 from pipeline.journal import Journal
@@ -371,3 +372,12 @@ def test_the_evals_page_opens_a_model_path_run(evals, env, tmp_path, capsys):
     assert not at.exception, [e.message for e in at.exception]
     assert any(c.value.startswith("openai:gpt-4o-mini") for c in at.caption)
     assert {m.label for m in at.metric} >= {"critic.recall", "notice.violation", "draft.clean"}
+    # The usage of the run, and the case view showing the model's findings kept in the run (the rules
+    # alone do not mark the letter's first line as vague).
+    assert {m.label for m in at.metric} >= {"Model calls", "Estimated cost", "Cases failed"}
+    item = evaluation.load_letters(evals / "critic" / "small.toml")[0]
+    first = next(line for line in item.text.splitlines() if line.strip())
+    start = item.text.index(first)
+    assert not any(f.category == "vague" and f.start <= start < f.end for f in critique(item.text).findings)
+    found_side = at.html[-1].value
+    assert re.search(r'<mark class="poa-finding poa-vague"[^>]*>' + re.escape(html.escape(first[:20])), found_side)
