@@ -281,14 +281,24 @@ SIGNATURE_SLOTS = ("[name and role of the person signing]", "[store name]")
 
 def case_facts(case: dict) -> Facts | None:
     """The seller's facts a labeled notice carries, as the drafter takes them: what happened from the
-    root cause, each action and each preventive step as one item, written as given (a date or a proof
-    inside the sentence stays in the sentence: the cases do not give them apart). None without facts."""
+    root cause; each action and each preventive step either a plain string, written as given (a date or
+    a proof inside the sentence stays in the sentence), or a table with its parts apart (an action's
+    `what`, `date`, `evidence`; a step's `what`, `owner`, `frequency`, `start`); the signer and the
+    store when given. None without facts."""
     given = case.get("facts")
     if not given:
         return None
+
+    def action(a) -> ActionFact:
+        return ActionFact(what=a) if isinstance(a, str) else ActionFact(**a)
+
+    def measure(m) -> MeasureFact:
+        return MeasureFact(what=m) if isinstance(m, str) else MeasureFact(**m)
+
     return Facts(what_happened=given.get("root_cause"),
-                 actions=[ActionFact(what=a) for a in given.get("actions", [])],
-                 measures=[MeasureFact(what=m) for m in given.get("prevention", [])])
+                 actions=[action(a) for a in given.get("actions", [])],
+                 measures=[measure(m) for m in given.get("prevention", [])],
+                 signer=given.get("signer"), store=given.get("store"))
 
 
 def score_full_facts(results: Iterable[tuple[dict, Draft]]) -> dict:
