@@ -325,7 +325,9 @@ def test_full_facts_drafts_offline_and_the_gate_run_unchanged(evals, env, tmp_pa
     facts = case_facts(cases[0])
     given = cases[0]["facts"]
     assert facts.what_happened == given["root_cause"]
-    assert [a.what for a in facts.actions] == given["actions"] and [m.what for m in facts.measures] == given["prevention"]
+    assert [a.what for a in facts.actions] == [a["what"] for a in given["actions"]]
+    assert [m.what for m in facts.measures] == [m["what"] for m in given["prevention"]]
+    assert (facts.signer, facts.store) == (given["signer"], given["store"])
     assert case_facts({"id": "x"}) is None
 
     run = run_eval("small", full_facts=True)
@@ -334,7 +336,7 @@ def test_full_facts_drafts_offline_and_the_gate_run_unchanged(evals, env, tmp_pa
     for row in found:
         assert row["ready_ok"] == (row["verdict"] == "ready") and row["words"] > 100
         assert row["filled_ok"] == (row["open_slots"] == [])
-        assert "[store name]" not in row["open_slots"]  # no case names a store; not counted against the drafter
+        assert "[store name]" not in row["open_slots"]  # the signature is never counted against the drafter
     assert {f"draft.full_facts_{k}" for k in ("ready", "sections", "identifiers", "length", "clean", "filled", "score")} \
         <= set(run["metrics"])
 
