@@ -39,7 +39,7 @@ def load_all(folder: str) -> dict[str, dict]:
 def fingerprint(folder: str) -> str:
     """A short hash of a corpus folder's files, recorded with results so runs can be compared."""
     digest = hashlib.sha256()
-    for path in sorted((corpus_dir() / folder).rglob("*.toml")):
+    for path in sorted(p for p in (corpus_dir() / folder).rglob("*") if p.suffix in (".toml", ".json")):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]

@@ -539,7 +539,34 @@ def check_not_english(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Find
         yield _finding(rule, letter.text, 0, 0, note=f" (about {share:.0%} of the text.)")
 
 
+def check_learned(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
+    """Sentences the learned classifier (pipeline/classifier.py) puts in this rule's category. The
+    model reads each sentence once per letter; every learned rule takes its own category."""
+    from .classifier import model
+
+    trained = model()
+    if trained is None:
+        return
+    if "learned" not in letter._memo:
+        outside = _outside_letter(letter)
+        labelled = []
+        for sentence in letter.sentences:
+            if outside(sentence):
+                continue
+            category, p = trained.classify(letter.plain[sentence.start : sentence.end], sentence.section)
+            if category != "none":
+                labelled.append((category, sentence, p))
+        letter._memo["learned"] = labelled
+    wanted = rule.params.get("category", rule.category)
+    for category, sentence, p in letter._memo["learned"]:
+        if category == wanted:
+            start, end = _sentence_span(letter, sentence)
+            if end > start:
+                yield _finding(rule, letter.text, start, end, note=f" (model confidence {p:.0%})")
+
+
 CHECKS: dict[str, Callable[[Rule, Letter, Lexicon], Iterator[Finding]]] = {
+    "learned": check_learned,
     "unverified_action": check_unverified_action,
     "future_promise": check_future_promise,
     "unmeasured_promise": check_unmeasured_promise,
@@ -567,6 +594,15 @@ def _merge(findings: list[Finding], superseded: set[str]) -> list[Finding]:
         key = (f.category, f.start, f.end, f.rule if f.start == f.end else "")
         if key not in best or severity_rank(f.severity) < severity_rank(best[key].severity):
             best[key] = f
+    # A deferring finding (the learned classifier's) stands only where no other finding of those
+    # categories touches its span: it adds what the rules missed, never a second opinion on a line.
+    deferring = {r.id: set(r.defer_to) for r in load_rules() if r.defer_to}
+    if deferring:
+        others = [f for f in best.values() if f.rule not in deferring and f.end > f.start]
+        for key, f in list(best.items()):
+            cats = deferring.get(f.rule)
+            if cats and any(o.category in cats and o.start < f.end and f.start < o.end for o in others):
+                del best[key]
     yielding = {r.id: r.yield_to for r in load_rules() if r.yield_to}
     spans: dict[str, list[tuple[int, int]]] = {}
     for f in best.values():

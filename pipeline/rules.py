@@ -74,6 +74,7 @@ class Rule:
     params: dict = field(default_factory=dict)
     supersedes: tuple[str, ...] = ()
     yield_to: tuple[str, ...] = ()  # categories whose finding inside this one's span replaces it
+    defer_to: tuple[str, ...] = ()  # categories whose finding anywhere on this one's span replaces it
     # Anchors one of which must be in a letter for any pattern of the rule to match; None: always run.
     gate: frozenset[str] | None = None
     examples: tuple[Example, ...] = ()
@@ -205,6 +206,7 @@ def _rule(spec: dict, family: str, lexicon: Lexicon) -> Rule:
         params=dict(spec.get("params", {})),
         supersedes=tuple(spec.get("supersedes", [])),
         yield_to=tuple(spec.get("yield_to", [])),
+        defer_to=tuple(spec.get("defer_to", [])),
         gate=frozenset().union(*(p.anchors[0] for p in patterns))
         if patterns and all(p.anchors for p in patterns)
         else None,

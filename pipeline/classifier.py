@@ -1,0 +1,184 @@
+"""A sentence classifier learned from the labeled letters: the critic's second opinion.
+
+The rules catch the phrasings they name; a new author's wording of the same fault slips past them
+(evals/critic/UNSEEN.md). This model reads every sentence of a letter as words, word pairs, its
+opening words and its section, and gives each line category a probability. It is data like the rules:
+weights in corpus/classifier.json, trained by `train()` from the development sets only
+(`python -m pipeline.classifier` rewrites the file; a test checks that the committed file is what
+training gives), deterministic, pure Python, no dependency.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from . import corpus
+
+CLASSES = ("none", "vague", "missing_evidence", "blame_shifting", "emotional_appeal", "over_admission", "future_only")
+FILE = "classifier.json"
+
+_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+|[\u3400-\u9fff]")
+_DATE = re.compile(r"\b(20\d\d[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2} (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*|"
+                   r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{1,2})\b")
+
+
+def features(sentence: str, section: str | None) -> list[str]:
+    """The sentence as the model reads it: words (digits as one token), word pairs, its first two
+    words, its section, a date and a length band."""
+    low = sentence.lower()
+    words = ["<d>" if w.isdigit() else w for w in _TOKEN.findall(low)]
+    out = [f"w:{w}" for w in words]
+    out += [f"b:{a}_{b}" for a, b in zip(words, words[1:])]
+    if words:
+        out.append(f"f:{words[0]}")
+        if len(words) > 1:
+            out.append(f"f2:{words[0]}_{words[1]}")
+    out.append(f"s:{section or 'none'}")
+    if _DATE.search(low):
+        out.append("has:date")
+    out.append(f"n:{min(len(words) // 8, 4)}")
+    return out
+
+
+@dataclass(frozen=True)
+class Model:
+    weights: dict[str, list[float]]  # feature -> one weight per class
+    bias: list[float]
+    thresholds: dict[str, float]
+    trained_on: tuple[str, ...]
+
+    def probabilities(self, feats: Iterable[str]) -> list[float]:
+        scores = list(self.bias)
+        for f in set(feats):
+            w = self.weights.get(f)
+            if w is not None:
+                for i, v in enumerate(w):
+                    scores[i] += v
+        top = max(scores)
+        exp = [math.exp(s - top) for s in scores]
+        total = sum(exp)
+        return [e / total for e in exp]
+
+    def classify(self, sentence: str, section: str | None) -> tuple[str, float]:
+        """The most likely line category and its probability, or ("none", p) under its threshold."""
+        probs = self.probabilities(features(sentence, section))
+        best = max(range(1, len(CLASSES)), key=lambda i: probs[i])
+        name = CLASSES[best]
+        if probs[best] >= self.thresholds.get(name, 1.0) and probs[best] > probs[0]:
+            return name, probs[best]
+        return "none", probs[0]
+
+    def to_json(self) -> str:
+        return json.dumps({"classes": CLASSES, "trained_on": list(self.trained_on), "thresholds": self.thresholds,
+                           "bias": self.bias, "weights": self.weights}, sort_keys=True, separators=(",", ":"))
+
+
+@lru_cache(maxsize=1)
+def model() -> Model | None:
+    """The committed model, or None when corpus/classifier.json is absent (the rules then work alone)."""
+    path = corpus.corpus_dir() / FILE
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if tuple(data["classes"]) != CLASSES:
+        raise ValueError(f"{FILE} was trained for classes {data['classes']}, not {list(CLASSES)}")
+    return Model(weights=data["weights"], bias=data["bias"], thresholds=data["thresholds"],
+                 trained_on=tuple(data["trained_on"]))
+
+
+# --- training -------------------------------------------------------------------------------------------------
+
+
+def examples(letters) -> list[tuple[list[str], int, float]]:
+    """(features, class, weight) for every sentence of every labeled letter: the category of the label
+    it overlaps most, else none; good lines count double as none."""
+    from .critic import analyse
+
+    out = []
+    for item in letters:
+        letter = analyse(item.text)
+        line_labels = [lab for lab in item.labels if lab.category in CLASSES and lab.end > lab.start]
+        for s in letter.sentences:
+            body = letter.plain[s.start:s.end]
+            if not _TOKEN.search(body.lower()):
+                continue
+            overlap = {}
+            for lab in line_labels:
+                shared = min(s.end, lab.end) - max(s.start, lab.start)
+                if shared > 0:
+                    overlap[lab.category] = max(overlap.get(lab.category, 0), shared)
+            good = any(min(s.end, g.end) - max(s.start, g.start) > 0 for g in item.good)
+            cls = CLASSES.index(max(overlap, key=overlap.get)) if overlap else 0
+            out.append((features(body, s.section), cls, 2.0 if good and not overlap else 1.0))
+    return out
+
+
+def fit(data: list[tuple[list[str], int, float]], epochs: int = 12, rate: float = 0.3, l2: float = 1e-4,
+        min_count: int = 2) -> tuple[dict[str, list[float]], list[float]]:
+    """Multinomial logistic regression by AdaGrad, examples in their given order (deterministic)."""
+    counts: dict[str, int] = {}
+    for feats, _, _ in data:
+        for f in set(feats):
+            counts[f] = counts.get(f, 0) + 1
+    k = len(CLASSES)
+    weights = {f: [0.0] * k for f, c in counts.items() if c >= min_count}
+    grads = {f: [1e-8] * k for f in weights}
+    bias, bias_g = [0.0] * k, [1e-8] * k
+    rows = [([f for f in set(feats) if f in weights], cls, wt) for feats, cls, wt in data]
+    for _ in range(epochs):
+        for feats, cls, wt in rows:
+            scores = list(bias)
+            for f in feats:
+                for i, v in enumerate(weights[f]):
+                    scores[i] += v
+            top = max(scores)
+            exp = [math.exp(s - top) for s in scores]
+            total = sum(exp)
+            for i in range(k):
+                g = wt * (exp[i] / total - (1.0 if i == cls else 0.0))
+                bias_g[i] += g * g
+                bias[i] -= rate * g / math.sqrt(bias_g[i])
+                if g == 0.0:
+                    continue
+                for f in feats:
+                    w = weights[f]
+                    step = g + l2 * w[i]
+                    grads[f][i] += step * step
+                    w[i] -= rate * step / math.sqrt(grads[f][i])
+    kept = {f: [round(v, 4) for v in w] for f, w in weights.items() if max(abs(v) for v in w) >= 0.02}
+    return kept, [round(v, 4) for v in bias]
+
+
+# A category is reported only at this probability or above. Chosen on round 6 (dev7) with the model
+# trained without it: 0.5 added the most unseen lines (recall 0.63 -> 0.80 over the rules of the time)
+# at unchanged precision and good lines; 0.7 added less at the same precision.
+THRESHOLDS = {"vague": 0.5, "missing_evidence": 0.5, "blame_shifting": 0.5, "emotional_appeal": 0.5,
+              "over_admission": 0.5, "future_only": 0.5}
+
+
+def train(paths: Iterable[Path]) -> Model:
+    from .evaluation import load_letters
+
+    paths = sorted(paths)
+    letters = [item for p in paths for item in load_letters(p)]
+    weights, bias = fit(examples(letters))
+    return Model(weights=weights, bias=bias, thresholds=dict(THRESHOLDS), trained_on=tuple(p.name for p in paths))
+
+
+def training_sets() -> list[Path]:
+    """The development sets: every labeled set but the current held-out one."""
+    from .evaluation import EVALS
+
+    return [p for p in sorted((EVALS / "critic").glob("*.toml")) if p.stem != "holdout"]
+
+
+if __name__ == "__main__":
+    trained = train(training_sets())
+    (corpus.corpus_dir() / FILE).write_text(trained.to_json() + "\n", encoding="utf-8")
+    print(f"{FILE}: {len(trained.weights)} features, trained on {', '.join(trained.trained_on)}")
