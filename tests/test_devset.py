@@ -1,7 +1,7 @@
 """The critic against the labeled letters in evals/critic/: recall, precision and good lines left alone.
 
-dev*.toml are development sets (rules were tuned on them); holdout.toml is written by someone who
-never saw the rules, and is measured, not tuned on.
+dev*.toml are development sets (rules were tuned and the classifier trained on them); each was first
+a held-out round, written by someone who never saw the rules, measured once (evals/critic/UNSEEN.md).
 """
 
 from pathlib import Path
@@ -50,11 +50,12 @@ def test_weak_letters_score_below_strong_ones(dev):
     assert report.ordering >= 0.95
 
 
-def test_held_out_letters_do_not_regress():
-    """holdout.toml is measured, never tuned on (evals/critic/UNSEEN.md, round 5: recall 0.675,
-    precision 0.832, 1 of 65 good lines flagged). Guard that level and the good-line promise."""
-    letters, report = _report("holdout.toml")
+def test_the_last_measured_round_does_not_regress():
+    """dev8 is round 7, measured once before anything was tuned on it (evals/critic/UNSEEN.md:
+    recall 0.783, precision 0.749, no good line flagged) and learned from since; guard that level and
+    the good-line promise until the next round is measured."""
+    letters, report = _report("dev8.toml")
     assert len(letters) >= 30
-    assert report.recall >= 0.65
-    assert report.precision >= 0.80
+    assert report.recall >= 0.78
+    assert report.precision >= 0.74
     assert report.good_flag_rate <= 0.10

@@ -29,11 +29,14 @@ def test_no_metric_is_worse_than_the_baseline():
 
 
 def test_weakening_a_rule_fails_the_gate(tmp_path, monkeypatch):
+    """The buyer-blame patterns emptied: lines only they catch go unreported and the gate fails. (The
+    carrier rule was the example once; the structural third-party check and the classifier now catch
+    its lines without it, so emptying it moves no figure.)"""
     target = tmp_path / "corpus"
     shutil.copytree(corpus.corpus_dir(), target)
     path = target / "rules" / "blame_shifting.toml"
     text = path.read_text(encoding="utf-8")
-    start = text.index('id = "blame_shifting.carrier"')
+    start = text.index('id = "blame_shifting.buyer"')
     block_end = text.index("[[rules]]", start)
     patterns_start = text.index("patterns = [", start)
     text = text[:patterns_start] + "patterns = [\n  '\\bnever matches anything here\\b',\n]\n" + \
