@@ -107,9 +107,63 @@ def anchors(pattern: str, flags: int = 0) -> Anchors:
         parsed = _parser.parse(pattern, flags)
     except re.error:
         return ()
+    if not fold and parsed.state.flags & re.IGNORECASE:
+        return ()  # "(?i)" at the front of a case-sensitive pattern: its text may be in any case
     found = _required(list(parsed), fold) or []
     usable = sorted({g for g in found if all(_selective(s) for s in g)}, key=_quality, reverse=True)
     return tuple(usable[:MAX_SETS])
+
+
+_ONE_CHAR = (C.LITERAL, C.NOT_LITERAL, C.IN, C.ANY, C.CATEGORY)
+
+
+def _extent(items) -> tuple[int, int] | None:
+    """(longest match, characters read from the start) of a sequence; None if either is unbounded."""
+    longest = reads = 0
+    for op, av in items:
+        if op in _ONE_CHAR:
+            longest += 1
+            reads = max(reads, longest)
+        elif op is C.AT:
+            reads = max(reads, longest + 2)  # "$" before a final newline looks one character further
+        elif op is C.SUBPATTERN or op is C.ATOMIC_GROUP:
+            inner = _extent(av[-1] if op is C.SUBPATTERN else av)
+            if inner is None:
+                return None
+            reads = max(reads, longest + inner[1])
+            longest += inner[0]
+        elif op is C.BRANCH:
+            inner = [_extent(branch) for branch in av[1]]
+            if None in inner:
+                return None
+            reads = max(reads, longest + max(r for _, r in inner))
+            longest += max(w for w, _ in inner)
+        elif op in _REPEATS:
+            inner = _extent(av[2])
+            if inner is None or av[1] == C.MAXREPEAT:
+                return None
+            reads = max(reads, longest + av[1] * inner[0] + inner[1])
+            longest += av[1] * inner[0]
+        elif op is C.ASSERT or op is C.ASSERT_NOT:
+            inner = _extent(av[1])
+            if inner is None:
+                return None
+            reads = max(reads, longest + inner[1])  # a look-behind reads no further than this
+        elif op is C.FAILURE or op is C.SUCCESS:
+            continue
+        else:  # a back-reference, or an opcode this reading does not know
+            return None
+    return longest, reads
+
+
+def extent(pattern: str, flags: int = 0) -> tuple[int, int] | None:
+    """How far a match attempt can reach: the longest match, and how many characters from where the
+    attempt starts it may read (look-aheads and "\\b" or "$" at the end look past the match). None
+    when a repeat has no upper bound. Within that reach, where the text is cut makes no difference."""
+    try:
+        return _extent(list(_parser.parse(pattern, flags)))
+    except re.error:
+        return None
 
 
 def repeated_runs(pattern: str, flags: int = 0) -> tuple[str, ...]:
@@ -185,6 +239,21 @@ class AnchorIndex:
                 found.setdefault(s, []).append(i)
                 i = haystack.find(s, i + 1)
         return found
+
+
+def match_starts(anchor_set: frozenset[str], found: dict[str, list[int]], longest: int, reads: int) -> list[tuple[int, int]]:
+    """Where a match can start, as sorted (first, last) offsets: a match of at most `longest`
+    characters that holds one of the set's strings starts at most that far before it. Spans less
+    than `reads` apart are joined, since one search reads that far anyway."""
+    starts = sorted((o + len(a) - longest, o) for a in anchor_set for o in found.get(a, ()))
+    joined: list[tuple[int, int]] = []
+    for first, last in starts:
+        if joined and first <= joined[-1][1] + reads:
+            if last > joined[-1][1]:
+                joined[-1] = (joined[-1][0], last)
+        else:
+            joined.append((first, last))
+    return joined
 
 
 def offsets_for(anchor_sets: Anchors, found: dict[str, list[int]]) -> list[int] | None:

@@ -10,7 +10,8 @@ from . import letter as letter_mod
 from . import scoring
 from .letter import Letter, Sentence
 from .models import Critique, Finding, Sections, SectionSpan, TextStats, severity_rank
-from .rules import Lexicon, Rule, anchor_groups, lexicon, load_rules, rules_version
+from .anchors import match_starts, may_match
+from .rules import Lexicon, Pattern, Rule, lexicon, load_rules, pattern_index, rules_version
 
 # "The listing will stay closed until Amazon approves it": a hold already in place, not a promise.
 _HOLD = re.compile(
@@ -56,60 +57,65 @@ def _in_sections(rule: Rule, letter: Letter, sentence: Sentence | None) -> bool:
     return "unsectioned" in rule.sections and not _has_named_sections(letter)
 
 
+def _patterns_to_run(rule: Rule, letter: Letter) -> Iterator[Pattern]:
+    """The rule's patterns that can match this letter: all their anchor sets present (looked up once
+    per letter for every rule), or no anchors but every run of characters they need."""
+    index = pattern_index()
+    position = index.position(rule)
+    if position is None:  # a rule not among the loaded ones
+        chosen = [p for p in rule.patterns if may_match(p.anchors, letter.lowered if p.folded else letter.plain)]
+    else:
+        candidates = letter._memo.get("candidates")
+        if candidates is None:
+            candidates = letter._memo["candidates"] = index.candidates(letter.anchor_hits(True), letter.anchor_hits(False))
+        chosen = [rule.patterns[k] for k in candidates.get(position, ())]
+    for pattern in chosen:
+        if pattern.anchors or all(run in letter.lowered for run in pattern.runs):
+            yield pattern
+
+
+def _match_starts(letter: Letter, pattern: Pattern) -> list[tuple[int, int]] | None:
+    """Where the pattern's matches can start in this letter (None: anywhere), computed once per letter."""
+    if pattern.extent is None:
+        return None
+    key = ("starts", pattern.folded, pattern.anchors[0], pattern.extent)
+    starts = letter._memo.get(key)
+    if starts is None:
+        starts = letter._memo[key] = match_starts(pattern.anchors[0], letter.anchor_hits(pattern.folded), *pattern.extent)
+    return starts
+
+
+def _windows(letter: Letter, pattern: Pattern) -> list[tuple[int, int, bool]]:
+    """The spans around the pattern's first anchor set in which it runs, and whether each ends where
+    the text or a line does; they depend only on that set, so they are computed once per letter."""
+    key = ("windows", pattern.folded, pattern.anchors[0])
+    spans = letter._memo.get(key)
+    if spans is None:
+        plain, size = letter.plain, len(letter.plain)
+        present = letter.anchor_hits(pattern.folded)
+        spans = letter._memo[key] = [
+            (start, end, end == size or plain[end] == "\n")
+            for start, end in letter.windows([o for a in pattern.anchors[0] for o in present.get(a, ())])
+        ]
+    return spans
+
+
 def _matches(rule: Rule, letter: Letter) -> Iterator[re.Match]:
     """Matches of the rule's patterns in text order; for quoted matches, overlapping ones dropped."""
-    if not rule.patterns:
-        return
-    found = []
-    present = letter.anchor_hits(rule.patterns[0].folded)
-    keys = present.keys()
-    if rule.gate is not None and keys.isdisjoint(rule.gate):
-        return  # no pattern of this rule can match: none of their anchors is in the letter
-    memo = letter._memo
-    by_anchor, numbers = anchor_groups()
-    # The numbers of the anchor sets present in this view of the letter (see rules.anchor_groups).
-    groups_key = ("anchor_groups", rule.patterns[0].folded)
-    present_groups = memo.get(groups_key)
-    if present_groups is None:
-        present_groups = set()
-        for a in present:
-            present_groups.update(by_anchor.get(a, ()))
-        memo[groups_key] = present_groups
-    plain = letter.plain
-    size = len(plain)
-    for pattern in rule.patterns:
-        # Run the pattern only around its anchors: the same matches, far less scanning.
-        anchor_sets = pattern.anchors
-        if anchor_sets:
-            wanted = numbers.get(anchor_sets)
-            if wanted is None:  # a rule not among the loaded ones
-                if any(keys.isdisjoint(group) for group in anchor_sets):
-                    continue
-            elif not wanted <= present_groups:
-                continue  # some required anchor set is absent: the pattern cannot match
-            if rule.scope == "match":
-                found.extend(pattern.regex.finditer(letter.lowered if pattern.folded else plain))
-                continue
-            view = letter.lowered if pattern.folded else plain
-            # The windows depend only on where the first anchor set stands: computed once per letter.
-            key = ("windows", pattern.folded, anchor_sets[0])
-            spans = memo.get(key)
-            if spans is None:
-                spans = []
-                for start, end in letter.windows([o for a in anchor_sets[0] for o in present.get(a, ())]):
-                    spans.append((start, end, end == size or plain[end] == "\n"))
-                memo[key] = spans
-            finditer = pattern.regex.finditer
-            for start, end, natural_end in spans:
-                for m in finditer(view, start, end):
+    found: list[re.Match] = []
+    for pattern in _patterns_to_run(rule, letter):
+        view = letter.lowered if pattern.folded else letter.plain
+        if not pattern.anchors:
+            found.extend(pattern.regex.finditer(view))
+        elif rule.scope == "match":
+            found.extend(pattern.finditer(view, _match_starts(letter, pattern), 0, len(view)))
+        else:
+            # Run the pattern only around its anchors: the same matches, far less scanning.
+            starts = _match_starts(letter, pattern)
+            for start, end, natural_end in _windows(letter, pattern):
+                for m in pattern.finditer(view, starts, start, end):
                     if m.end() < end or natural_end:  # a match cut off by the window is not a match
                         found.append(m)
-        else:
-            if pattern.runs:
-                low = letter.lowered
-                if not all(run in low for run in pattern.runs):
-                    continue  # a run of characters every match holds is absent
-            found.extend(pattern.regex.finditer(letter.lowered if pattern.folded else plain))
     found.sort(key=lambda m: (m.start(), -m.end()))
     last_end = -1
     for m in found:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from . import corpus
-from .anchors import AnchorIndex, anchors, has_upper, lowered, repeated_runs
+from .anchors import AnchorIndex, anchors, extent, has_upper, lowered, repeated_runs
 from .models import CATEGORIES, SEVERITIES
 
 _FLAGS = re.IGNORECASE | re.MULTILINE
@@ -32,16 +33,43 @@ class Pattern:
     folded: bool  # runs on (and anchors are in) the lower-case view
     # Without anchors: strings of the lower-case view that every match contains (see repeated_runs).
     runs: tuple[str, ...] = ()
+    # The longest match and how far an attempt reads from its start; None when unbounded (anchors.extent).
+    extent: tuple[int, int] | None = None
+
+    def finditer(self, view: str, starts: list[tuple[int, int]] | None, start: int, end: int) -> Iterator[re.Match]:
+        """The matches `regex.finditer(view, start, end)` gives, searching only the spans where a
+        match can start (`starts`, see anchors.match_starts); None searches the whole range.
+
+        A search cut off where an attempt from the span can no longer read gives the same first
+        match as the whole range, so each span costs about its own length."""
+        if starts is None:
+            yield from self.regex.finditer(view, start, end)
+            return
+        search, reads = self.regex.search, self.extent[1]
+        pos = start
+        for first, last in starts:
+            if first >= end:
+                break
+            lo, hi = max(pos, first), min(last, end - 1)
+            limit = min(end, hi + reads)
+            while lo <= hi:
+                m = search(view, lo, limit)
+                if m is None or m.start() > hi:
+                    break  # nothing starts in this span (a later start is found again from its own span)
+                yield m
+                lo = pos = m.end()  # never empty: every match holds an anchor
 
 
 def _pattern(p: str, case_sensitive: bool) -> Pattern:
     if case_sensitive:
         found = anchors(p, re.MULTILINE)
-        return Pattern(re.compile(p, re.MULTILINE), found, False, () if found else repeated_runs(p, re.MULTILINE))
+        return Pattern(re.compile(p, re.MULTILINE), found, False, () if found else repeated_runs(p, re.MULTILINE),
+                       extent(p, re.MULTILINE) if found else None)
     if has_upper(p):
         raise ValueError(f"pattern {p!r} spells upper case; write case-insensitive patterns in lower case")
     found = anchors(p, _FLAGS)
-    return Pattern(re.compile(p, re.MULTILINE), found, True, () if found else repeated_runs(p, re.MULTILINE))
+    return Pattern(re.compile(p, re.MULTILINE), found, True, () if found else repeated_runs(p, re.MULTILINE),
+                   extent(p, re.MULTILINE) if found else None)
 
 
 def _patterns(patterns: list[str], case_sensitive: bool = False) -> tuple[Pattern, ...]:
@@ -74,8 +102,6 @@ class Rule:
     params: dict = field(default_factory=dict)
     supersedes: tuple[str, ...] = ()
     yield_to: tuple[str, ...] = ()  # categories whose finding inside this one's span replaces it
-    # Anchors one of which must be in a letter for any pattern of the rule to match; None: always run.
-    gate: frozenset[str] | None = None
     examples: tuple[Example, ...] = ()
 
 
@@ -205,9 +231,6 @@ def _rule(spec: dict, family: str, lexicon: Lexicon) -> Rule:
         params=dict(spec.get("params", {})),
         supersedes=tuple(spec.get("supersedes", [])),
         yield_to=tuple(spec.get("yield_to", [])),
-        gate=frozenset().union(*(p.anchors[0] for p in patterns))
-        if patterns and all(p.anchors for p in patterns)
-        else None,
         examples=tuple(Example(_expand(t), True) for t in examples.get("flag", []))
         + tuple(Example(_expand(t), False) for t in examples.get("pass", [])),
     )
@@ -224,28 +247,62 @@ def anchor_indexes() -> tuple[AnchorIndex, AnchorIndex]:
     return AnchorIndex(folded), AnchorIndex(exact)
 
 
-_ANCHOR_GROUPS: list = [None, None]  # the rules the numbering was made for, and the numbering
+class PatternIndex:
+    """The anchored patterns of a rule set filed under their first anchor set, so that the anchors a
+    letter holds name the few patterns that can match it and the others are never looked at. Each
+    anchor set is numbered (per view: lower-case or exact), and a pattern is a candidate when all the
+    numbers of its sets are present: one subset test."""
+
+    def __init__(self, rules: tuple[Rule, ...]):
+        self.rules = rules
+        self._position = {id(rule): i for i, rule in enumerate(rules)}
+        numbers: dict[tuple[bool, frozenset[str]], int] = {}
+        self._sets_of: dict[bool, dict[str, list[int]]] = {True: {}, False: {}}
+        self._by_first: dict[int, list[tuple[int, int, frozenset[int]]]] = {}
+        self._unanchored: dict[int, tuple[int, ...]] = {}
+        for r, rule in enumerate(rules):
+            for k, p in enumerate(rule.patterns):
+                if not p.anchors:
+                    self._unanchored[r] = self._unanchored.get(r, ()) + (k,)
+                    continue
+                own = []
+                for group in p.anchors:
+                    if (p.folded, group) not in numbers:
+                        numbers[p.folded, group] = n = len(numbers)
+                        for a in group:
+                            self._sets_of[p.folded].setdefault(a, []).append(n)
+                    own.append(numbers[p.folded, group])
+                self._by_first.setdefault(own[0], []).append((r, k, frozenset(own)))
+
+    def candidates(self, hits_folded: dict[str, list[int]], hits_exact: dict[str, list[int]]) -> dict[int, tuple[int, ...]]:
+        """Per rule (by position), its patterns (by position, in order) that may match a letter whose
+        anchors are these: every anchor set present, or no anchors at all."""
+        present: set[int] = set()
+        for folded, hits in ((True, hits_folded), (False, hits_exact)):
+            sets_of = self._sets_of[folded]
+            for a in hits:
+                present.update(sets_of.get(a, ()))
+        chosen: dict[int, list[int]] = {r: list(ks) for r, ks in self._unanchored.items()}
+        for n in present:
+            for r, k, needed in self._by_first.get(n, ()):
+                if needed <= present:
+                    chosen.setdefault(r, []).append(k)
+        return {r: tuple(sorted(ks)) for r, ks in chosen.items()}
+
+    def position(self, rule: Rule) -> int | None:
+        """Where the rule stands in the indexed set; None for a rule from elsewhere."""
+        return self._position.get(id(rule))
 
 
-def anchor_groups() -> tuple[dict[str, tuple[int, ...]], dict[tuple[frozenset[str], ...], frozenset[int]]]:
-    """Every anchor set of every pattern numbered: which sets each anchor string belongs to, and the
-    numbers of each pattern's sets, so that "all its anchor sets are present" is one subset test.
-    Made again whenever the rules are loaded again."""
+_PATTERN_INDEX: list = [None]
+
+
+def pattern_index() -> PatternIndex:
+    """The index of the loaded rules, made again whenever the rules are loaded again."""
     rules = load_rules()
-    if _ANCHOR_GROUPS[0] is rules:
-        return _ANCHOR_GROUPS[1]
-    ids: dict[frozenset[str], int] = {}
-    by_anchor: dict[str, list[int]] = {}
-    for rule in rules:
-        for p in rule.patterns:
-            for group in p.anchors:
-                if group not in ids:
-                    ids[group] = len(ids)
-                    for a in group:
-                        by_anchor.setdefault(a, []).append(ids[group])
-    numbers = {p.anchors: frozenset(ids[g] for g in p.anchors) for rule in rules for p in rule.patterns}
-    _ANCHOR_GROUPS[:] = [rules, ({a: tuple(v) for a, v in by_anchor.items()}, numbers)]
-    return _ANCHOR_GROUPS[1]
+    if _PATTERN_INDEX[0] is None or _PATTERN_INDEX[0].rules is not rules:
+        _PATTERN_INDEX[0] = PatternIndex(rules)
+    return _PATTERN_INDEX[0]
 
 
 @lru_cache(maxsize=1)
