@@ -57,7 +57,7 @@ def _in_sections(rule: Rule, letter: Letter, sentence: Sentence | None) -> bool:
     return "unsectioned" in rule.sections and not _has_named_sections(letter)
 
 
-def _patterns_to_run(rule: Rule, letter: Letter) -> Iterator[Pattern]:
+def _patterns_to_run(rule: Rule, letter: Letter) -> list[Pattern]:
     """The rule's patterns that can match this letter: all their anchor sets present (looked up once
     per letter for every rule), or no anchors but every run of characters they need."""
     index = pattern_index()
@@ -69,9 +69,7 @@ def _patterns_to_run(rule: Rule, letter: Letter) -> Iterator[Pattern]:
         if candidates is None:
             candidates = letter._memo["candidates"] = index.candidates(letter.anchor_hits(True), letter.anchor_hits(False))
         chosen = [rule.patterns[k] for k in candidates.get(position, ())]
-    for pattern in chosen:
-        if pattern.anchors or all(run in letter.lowered for run in pattern.runs):
-            yield pattern
+    return [p for p in chosen if p.anchors or all(run in letter.lowered for run in p.runs)]
 
 
 def _match_starts(letter: Letter, pattern: Pattern) -> list[tuple[int, int]] | None:
@@ -107,14 +105,16 @@ def _matches(rule: Rule, letter: Letter) -> Iterator[re.Match]:
         view = letter.lowered if pattern.folded else letter.plain
         if not pattern.anchors:
             found.extend(pattern.regex.finditer(view))
-        elif rule.scope == "match":
+        elif rule.scope == "match" or (pattern.extent is not None and pattern.extent[1] < letter_mod.WINDOW_RADIUS):
+            # A match starts near an anchor and reads less than a window's radius past it, so the
+            # window around that anchor never cuts it: searching the whole text finds the same ones.
             found.extend(pattern.finditer(view, _match_starts(letter, pattern), 0, len(view)))
         else:
-            # Run the pattern only around its anchors: the same matches, far less scanning.
+            # Run the pattern only around its anchors; a match cut off by the window is not a match.
             starts = _match_starts(letter, pattern)
             for start, end, natural_end in _windows(letter, pattern):
                 for m in pattern.finditer(view, starts, start, end):
-                    if m.end() < end or natural_end:  # a match cut off by the window is not a match
+                    if m.end() < end or natural_end:
                         found.append(m)
     found.sort(key=lambda m: (m.start(), -m.end()))
     last_end = -1
@@ -197,7 +197,7 @@ def _search(letter: Letter, lex: Lexicon, group: str, s: Sentence) -> re.Match |
     """The first match of a lexicon group in a sentence, remembered per letter (several checks ask)."""
     key = ("search", group, s.start, s.end)
     if key not in letter._memo:
-        letter._memo[key] = lex.search(group, letter.plain[s.start : s.end])
+        letter._memo[key] = lex.search(group, letter.scanned(lex, s.start, s.end))
     return letter._memo[key]
 
 
@@ -217,7 +217,7 @@ def check_unverified_action(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
             continue  # "we will make sure all items have been checked": a promise, not a report
         if rule.exceptions is not None and rule.exceptions.search(body):
             continue
-        if lex.has("evidence", body):
+        if letter.has(lex, "evidence", sentence.start, sentence.end):
             continue
         yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
 
@@ -244,7 +244,7 @@ def check_future_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[F
         reports, promises = _reports_and_promises(letter, lex, letter.sentences)
         if not reports:
             for s, body in promises:
-                if lex.has("commitment", body) and lex.has("remedy", body):
+                if letter.has(lex, "commitment", s.start, s.end) and letter.has(lex, "remedy", s.start, s.end):
                     yield _finding(rule, letter.text, *_sentence_span(letter, s))
         return
     for section in letter.sections:
@@ -255,7 +255,7 @@ def check_future_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[F
         for s, body in promises:
             if not reports:
                 yield _finding(rule, letter.text, *_sentence_span(letter, s))
-            elif not lex.has("concrete", body):
+            elif not letter.has(lex, "concrete", s.start, s.end):
                 yield _finding(rule, letter.text, *_sentence_span(letter, s), severity=rule.params.get("mixed_severity"))
 
 
@@ -264,7 +264,11 @@ def check_unmeasured_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterat
         if not _in_sections(rule, letter, sentence):
             continue
         body = letter.plain[sentence.start : sentence.end]
-        if lex.has("commitment", body) and not lex.has("concrete", body) and not _HOLD.search(body):
+        if (
+            letter.has(lex, "commitment", sentence.start, sentence.end)
+            and not letter.has(lex, "concrete", sentence.start, sentence.end)
+            and not _HOLD.search(body)
+        ):
             yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
 
 
@@ -293,14 +297,13 @@ def check_third_party_fault(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
             continue
         for start, end in sorted(set(agents[sentence])):
             # The third party made the cause ("due to the courier", "resealed by the liquidator")...
-            before = letter.plain[max(sentence.start, start - _LINK_WINDOW) : start]
-            if lex.has("blame_link", before) and not lex.has("enforcement", before):
+            before = max(sentence.start, start - _LINK_WINDOW)
+            if letter.has(lex, "blame_link", before, start) and not letter.has(lex, "enforcement", before, start):
                 yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
                 break
             # ... or the agent of a fault that follows it.
-            window = letter.plain[end : min(sentence.end, end + _AGENT_WINDOW)]
-            m = lex.search("fault", window)
-            if m is not None and lex.search("seller_subject", window[: m.start()]) is None:
+            m = lex.search("fault", letter.scanned(lex, end, min(sentence.end, end + _AGENT_WINDOW)))
+            if m is not None and lex.search("seller_subject", letter.scanned(lex, end, end + m.start())) is None:
                 yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
                 break
 
@@ -320,16 +323,14 @@ def infer_sections(letter: Letter, lex: Lexicon) -> dict[str, bool] | None:
             present[section.name] = True
     reports, promises = _reports_and_promises(letter, lex, letter.sentences)
     # With nothing reported as done, the promises are the corrective part (future_only reports them).
-    present["corrective_actions"] = bool(reports) or any(lex.has("remedy", body) for _, body in promises)
+    present["corrective_actions"] = bool(reports) or any(letter.has(lex, "remedy", s.start, s.end) for s, _ in promises)
     reported = {s.start for s in reports}
     for s in letter.sentences:
-        body = letter.plain[s.start : s.end]
-        if lex.has("cause", body) and (s.start not in reported or lex.has("ownership", body)):
+        if letter.has(lex, "cause", s.start, s.end) and (s.start not in reported or letter.has(lex, "ownership", s.start, s.end)):
             present["root_cause"] = True
     promised = {s.start for s, _ in promises}
     for s in letter.sentences:
-        body = letter.plain[s.start : s.end]
-        if (s.start in promised and reports) or lex.has("preventive_cue", body):
+        if (s.start in promised and reports) or letter.has(lex, "preventive_cue", s.start, s.end):
             present["preventive_measures"] = True
     return present
 

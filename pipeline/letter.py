@@ -51,6 +51,8 @@ _TRAILING_PUNCT = ".。;；,，:："
 # Text with no sentence ends (a pasted table, 1 MB on one line) is cut into pieces of at most this
 # many characters, at a clause break or a space, so that every check works on a bounded span.
 MAX_SENTENCE = 600
+# Characters either side of an anchor in which a pattern without a bounded length runs (Letter.windows).
+WINDOW_RADIUS = 300
 _WORD_BEFORE = re.compile(r"([A-Za-z.]+)$")
 _CLAUSE_BREAK = re.compile(r"[,;，；]\s|\s")
 
@@ -102,11 +104,19 @@ class Letter:
     _starts: list[int] | None = field(default=None, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
 
+    def scanned(self, lex, start: int, end: int):
+        """The plain text at start:end as the lexicon reads it (Lexicon.scan), once per letter."""
+        key = ("scanned", start, end)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = lex.scan(self.plain[start:end])
+        return found
+
     def has(self, lex, group: str, start: int, end: int) -> bool:
         """Whether the plain text at start:end matches a lexicon group; remembered per letter."""
         key = (group, start, end)
         if key not in self._memo:
-            self._memo[key] = lex.has(group, self.plain[start:end])
+            self._memo[key] = lex.has(group, self.scanned(lex, start, end))
         return self._memo[key]
 
     @property
@@ -126,7 +136,7 @@ class Letter:
             self._memo[key] = index.scan(self.lowered if folded else self.plain)
         return self._memo[key]
 
-    def windows(self, offsets: list[int], radius: int = 300) -> list[tuple[int, int]]:
+    def windows(self, offsets: list[int], radius: int = WINDOW_RADIUS) -> list[tuple[int, int]]:
         """Merged spans around the given offsets: `radius` characters either side, widened to the
         nearest line break within another `radius`, so a span rarely cuts a sentence."""
         plain, size = self.plain, len(self.plain)

@@ -105,22 +105,40 @@ class Rule:
     examples: tuple[Example, ...] = ()
 
 
+@dataclass(frozen=True)
+class Scanned:
+    """A text as the lexicon reads it (Lexicon.scan)."""
+
+    text: str
+    low: str  # the lower-case view, same offsets
+    present: set[int]  # numbers of the anchor sets it holds
+
+
 class Lexicon:
     """Named phrase classes (dates, owners, ownership...) and the groups rules refer to.
 
     Case-insensitive patterns written in lower case run case-sensitively on a lower-case view of the
     text (same offsets), which Python's regex engine does several times faster; the few that spell
-    upper case (identifiers such as "B0[A-Z0-9]{8}") keep IGNORECASE on the text as given."""
+    upper case (identifiers such as "B0[A-Z0-9]{8}") keep IGNORECASE on the text as given.
+
+    `has` and `search` run each pattern on its own, and only those whose anchors (anchors.py) are
+    all in the text: one Aho-Corasick pass over the text finds them. A class is a handful of such
+    patterns, so a sentence usually needs one or two regex searches instead of the whole class."""
 
     def __init__(self, data: dict):
-        # Per class: (regex, runs on the lower-case view) pairs. Patterns that start with "^" are
-        # compiled on their own: inside one alternation they would stop the engine from skipping
-        # ahead to the first characters the other branches need, and slow every search.
+        # Per class: (regex, runs on the lower-case view) pairs, the patterns of a kind joined in one
+        # alternation (for finditer over a whole letter). Patterns that start with "^" are compiled
+        # on their own: inside one alternation they would stop the engine from skipping ahead to the
+        # first characters the other branches need, and slow every search.
         self.classes: dict[str, tuple[tuple[re.Pattern, bool], ...]] = {}
-        self._gates: dict[str, tuple[tuple[tuple[frozenset[str], ...], bool], ...]] = {}
+        # Per class: each pattern alone, in the order the alternations try them, with the numbers
+        # of the anchor sets it needs (an empty set: it may match anything).
+        self._members: dict[str, tuple[tuple[re.Pattern, bool, frozenset[int]], ...]] = {}
+        numbers: dict[tuple[bool, frozenset[str]], int] = {}
         for name, spec in data["classes"].items():
             patterns = spec["patterns"]
             compiled: list[tuple[re.Pattern, bool]] = []
+            members: list[tuple[re.Pattern, bool, frozenset[int]]] = []
             if spec.get("case_sensitive", False):
                 kinds = [(patterns, re.MULTILINE, False)]
             else:
@@ -128,15 +146,23 @@ class Lexicon:
                     ([p for p in patterns if not has_upper(p)], re.MULTILINE, True),
                     ([p for p in patterns if has_upper(p)], _FLAGS, False),
                 ]
-            for members, flags, folded in kinds:
-                free = [p for p in members if not p.startswith("^")]
+            for kind, flags, folded in kinds:
+                free = [p for p in kind if not p.startswith("^")]
                 if free:
                     compiled.append((re.compile("|".join(f"(?:{p})" for p in free), flags), folded))
-                compiled.extend((re.compile(p, flags), folded) for p in members if p.startswith("^"))
+                compiled.extend((re.compile(p, flags), folded) for p in kind if p.startswith("^"))
+                for p in free + [p for p in kind if p.startswith("^")]:
+                    # Under IGNORECASE a letter matches more than its lower case ("ſ" for "s"): no anchors.
+                    sets = () if flags & re.IGNORECASE else anchors(p, flags)
+                    needed = frozenset(numbers.setdefault((folded, g), len(numbers)) for g in sets)
+                    members.append((re.compile(p, flags), folded, needed))
             self.classes[name] = tuple(compiled)
-            # Per compiled regex: anchor sets (in the view it runs on, lower case when folded or
-            # IGNORECASE) that any match contains; a regex whose anchors are absent is not run.
-            self._gates[name] = tuple(_lexicon_gate(rx, folded) for rx, folded in compiled)
+            self._members[name] = tuple(members)
+        self._sets_of = {folded: {} for folded in (True, False)}
+        for (folded, group), n in numbers.items():
+            for a in group:
+                self._sets_of[folded].setdefault(a, []).append(n)
+        self._index = {folded: AnchorIndex(set(strings)) for folded, strings in self._sets_of.items()}
         self.groups = {name: tuple(members) for name, members in data["groups"].items()}
         words = data.get("function_words", {})
         # English function words, and those of the other languages (minus any English homograph).
@@ -150,36 +176,33 @@ class Lexicon:
             if unknown:
                 raise ValueError(f"lexicon group {group!r} names unknown classes {unknown}")
 
-    def _matches(self, group: str, text: str, pos: int = 0):
-        """A match (or None) of each class pattern of `group` (or the class of that name) from `pos`."""
-        low = None
-        for name in self.groups.get(group, (group,)):
-            for (rx, folded), (gate, gate_low) in zip(self.classes[name], self._gates[name]):
-                if (folded or gate_low) and low is None:
-                    low = lowered(text)
-                if gate and not all(any(a in (low if gate_low else text) for a in g) for g in gate):
-                    continue  # a string every match contains is absent: no match
-                yield rx.search(low if folded else text, pos)
+    def scan(self, text: str) -> Scanned:
+        """The text with its lower-case view and the anchor sets it holds, for `has` and `search`;
+        scan a text once when several groups are asked about it."""
+        low = lowered(text)
+        present: set[int] = set()
+        for folded, view in ((True, low), (False, text)):
+            sets_of = self._sets_of[folded]
+            for a in self._index[folded].scan(view):
+                present.update(sets_of[a])
+        return Scanned(text, low, present)
 
-    def search(self, group: str, text: str, pos: int = 0) -> re.Match | None:
-        """The first match of any class in `group` (or a class of that name) from `pos`, or None."""
+    def _matches(self, group: str, text: str | Scanned, pos: int = 0):
+        """A match (or None) of each pattern of `group` (or the class of that name) that may match, from `pos`."""
+        scanned = text if isinstance(text, Scanned) else self.scan(text)
+        for name in self.groups.get(group, (group,)):
+            for rx, folded, needed in self._members[name]:
+                if needed <= scanned.present:  # otherwise a string every match contains is absent: no match
+                    yield rx.search(scanned.low if folded else scanned.text, pos)
+
+    def search(self, group: str, text: str | Scanned, pos: int = 0) -> re.Match | None:
+        """The first match of any class in `group` (or a class of that name) from `pos`, or None; of
+        matches at the same place, the one the class alternation would give."""
         found = [m for m in self._matches(group, text, pos) if m]
         return min(found, key=lambda m: m.start()) if found else None
 
-    def has(self, group: str, text: str) -> bool:
+    def has(self, group: str, text: str | Scanned) -> bool:
         return any(self._matches(group, text))
-
-
-_GATE_MAX = 16  # anchor sets larger than this cost more to look for than the regex they would spare
-
-
-def _lexicon_gate(rx: re.Pattern, folded: bool) -> tuple[tuple[frozenset[str], ...], bool]:
-    """Anchor sets of a case-sensitive lexicon regex and whether they are looked for in the
-    lower-case view; only small sets are kept, since each costs a substring search."""
-    if rx.flags & re.IGNORECASE:
-        return (), folded  # case folding matches more than the lower-case view shows ("ſ" for "s")
-    sets = tuple(g for g in anchors(rx.pattern, rx.flags & re.MULTILINE) if len(g) <= _GATE_MAX)
-    return sets, folded
 
 
 def _expand(item: str | dict) -> str:
@@ -274,9 +297,10 @@ class PatternIndex:
                     own.append(numbers[p.folded, group])
                 self._by_first.setdefault(own[0], []).append((r, k, frozenset(own)))
 
-    def candidates(self, hits_folded: dict[str, list[int]], hits_exact: dict[str, list[int]]) -> dict[int, tuple[int, ...]]:
-        """Per rule (by position), its patterns (by position, in order) that may match a letter whose
-        anchors are these: every anchor set present, or no anchors at all."""
+    def candidates(self, hits_folded: dict[str, list[int]], hits_exact: dict[str, list[int]]) -> dict[int, list[int]]:
+        """Per rule (by position), its patterns (by position) that may match a letter whose anchors
+        are these: every anchor set present, or no anchors at all. Their order does not matter: the
+        critic sorts the matches."""
         present: set[int] = set()
         for folded, hits in ((True, hits_folded), (False, hits_exact)):
             sets_of = self._sets_of[folded]
@@ -287,7 +311,7 @@ class PatternIndex:
             for r, k, needed in self._by_first.get(n, ()):
                 if needed <= present:
                     chosen.setdefault(r, []).append(k)
-        return {r: tuple(sorted(ks)) for r, ks in chosen.items()}
+        return chosen
 
     def position(self, rule: Rule) -> int | None:
         """Where the rule stands in the indexed set; None for a rule from elsewhere."""
