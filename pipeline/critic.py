@@ -376,6 +376,8 @@ def check_too_long(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding
 
 def foreign_share(plain: str) -> float:
     """Share of the letter's words not in Latin script (two Chinese characters read as one word)."""
+    if plain.isascii() or not (_CJK.search(plain) or _OTHER_LETTER.search(plain)):
+        return 0.0  # nothing outside Latin script: no need to count the words
     cjk = len(_CJK.findall(plain)) / 2
     rest = _CJK.sub(" ", plain) if cjk else plain
     runs = _LETTER_RUN.findall(rest)
