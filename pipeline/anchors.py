@@ -11,6 +11,7 @@ and the pattern always runs.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from re import _constants as C  # noqa: N812 - the parser's opcode names
 from re import _parser
 
@@ -241,11 +242,11 @@ class AnchorIndex:
         return found
 
 
-def match_starts(anchor_set: frozenset[str], found: dict[str, list[int]], longest: int, reads: int) -> list[tuple[int, int]]:
-    """Where a match can start, as sorted (first, last) offsets: a match of at most `longest`
-    characters that holds one of the set's strings starts at most that far before it. Spans less
-    than `reads` apart are joined, since one search reads that far anyway."""
-    starts = sorted((o + len(a) - longest, o) for a in anchor_set for o in found.get(a, ()))
+def match_starts(sets: list[tuple[frozenset[str], int]], found: dict[str, list[int]], reads: int) -> list[tuple[int, int]]:
+    """Where a match can start, as sorted (first, last) offsets. For each (anchor set, longest match)
+    pair: a match of at most that many characters that holds one of the set's strings starts at
+    most that far before it. Spans less than `reads` apart are joined: one search reads that far."""
+    starts = sorted((o + len(a) - longest, o) for group, longest in sets for a in group for o in found.get(a, ()))
     joined: list[tuple[int, int]] = []
     for first, last in starts:
         if joined and first <= joined[-1][1] + reads:
@@ -254,6 +255,30 @@ def match_starts(anchor_set: frozenset[str], found: dict[str, list[int]], longes
         else:
             joined.append((first, last))
     return joined
+
+
+def finditer_near(regex: re.Pattern, view: str, starts: list[tuple[int, int]] | None, reads: int, start: int, end: int) -> Iterator[re.Match]:
+    """The matches `regex.finditer(view, start, end)` gives, searching only the spans where a match
+    can start (`starts`, see match_starts; None searches the whole range). An attempt reads at most
+    `reads` characters from where it starts, so a search cut off that far past a span finds the same
+    first match there as one over the whole range: each span costs about its own length. Every match
+    must hold an anchor, so none is empty."""
+    if starts is None:
+        yield from regex.finditer(view, start, end)
+        return
+    search = regex.search
+    pos = start
+    for first, last in starts:
+        if first >= end:
+            break
+        lo, hi = max(pos, first), min(last, end - 1)
+        limit = min(end, hi + reads)
+        while lo <= hi:
+            m = search(view, lo, limit)
+            if m is None or m.start() > hi:
+                break  # nothing starts in this span (a later start is found again from its own span)
+            yield m
+            lo = pos = m.end()
 
 
 def offsets_for(anchor_sets: Anchors, found: dict[str, list[int]]) -> list[int] | None:

@@ -79,7 +79,8 @@ def _match_starts(letter: Letter, pattern: Pattern) -> list[tuple[int, int]] | N
     key = ("starts", pattern.folded, pattern.anchors[0], pattern.extent)
     starts = letter._memo.get(key)
     if starts is None:
-        starts = letter._memo[key] = match_starts(pattern.anchors[0], letter.anchor_hits(pattern.folded), *pattern.extent)
+        longest, reads = pattern.extent
+        starts = letter._memo[key] = match_starts([(pattern.anchors[0], longest)], letter.anchor_hits(pattern.folded), reads)
     return starts
 
 
@@ -284,11 +285,10 @@ def check_third_party_fault(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
     skip = set(rule.params.get("skip_sections", ()))
     # One pass over the letter for the agents, then only their sentences are read closely.
     agents: dict[Sentence, list[int]] = {}
-    for rx, folded in lex.classes["third_party"]:
-        for m in rx.finditer(letter.lowered if folded else letter.plain):
-            sentence = letter.sentence_at(m.start())
-            if sentence is not None and sentence.section not in skip and m.end() <= sentence.end:
-                agents.setdefault(sentence, []).append((m.start(), m.end()))
+    for m in lex.finditer("third_party", letter.plain, letter.lowered, letter.anchor_hits(True), letter.anchor_hits(False)):
+        sentence = letter.sentence_at(m.start())
+        if sentence is not None and sentence.section not in skip and m.end() <= sentence.end:
+            agents.setdefault(sentence, []).append((m.start(), m.end()))
     for sentence in sorted(agents, key=lambda s: s.start):
         if letter.has(lex, "ownership", sentence.start, sentence.end):
             continue

@@ -105,11 +105,21 @@ class Letter:
     _memo: dict = field(default_factory=dict, repr=False)
 
     def scanned(self, lex, start: int, end: int):
-        """The plain text at start:end as the lexicon reads it (Lexicon.scan), once per letter."""
+        """The plain text at start:end as the lexicon reads it (Lexicon.scan), once per letter. Its
+        anchors come from the one pass over the whole letter (anchor_hits), unless the letter has a
+        capital sigma: only that letter's lower case depends on what follows it, so only then may
+        a piece's lower-case view differ from the same piece of the letter's."""
         key = ("scanned", start, end)
         found = self._memo.get(key)
         if found is None:
-            found = self._memo[key] = lex.scan(self.plain[start:end])
+            if "\u03a3" in self.plain:
+                found = lex.scan(self.plain[start:end])
+            else:
+                located = self._memo.get("located")
+                if located is None:
+                    located = self._memo["located"] = lex.locate(self.anchor_hits(True), self.anchor_hits(False))
+                found = lex.scan_located(self.plain[start:end], self.lowered[start:end], located, start, end)
+            self._memo[key] = found
         return found
 
     def has(self, lex, group: str, start: int, end: int) -> bool:
@@ -130,9 +140,9 @@ class Letter:
         """Every rule anchor found in this letter (lower-case view or exact text), computed once."""
         key = ("anchors", folded)
         if key not in self._memo:
-            from .rules import anchor_indexes
+            from .rules import pattern_index
 
-            index = anchor_indexes()[0 if folded else 1]
+            index = pattern_index().indexes[0 if folded else 1]
             self._memo[key] = index.scan(self.lowered if folded else self.plain)
         return self._memo[key]
 

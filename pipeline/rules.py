@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from . import corpus
-from .anchors import AnchorIndex, anchors, extent, has_upper, lowered, repeated_runs
+from .anchors import AnchorIndex, anchors, extent, finditer_near, has_upper, lowered, match_starts, repeated_runs
 from .models import CATEGORIES, SEVERITIES
 
 _FLAGS = re.IGNORECASE | re.MULTILINE
@@ -37,27 +38,9 @@ class Pattern:
     extent: tuple[int, int] | None = None
 
     def finditer(self, view: str, starts: list[tuple[int, int]] | None, start: int, end: int) -> Iterator[re.Match]:
-        """The matches `regex.finditer(view, start, end)` gives, searching only the spans where a
-        match can start (`starts`, see anchors.match_starts); None searches the whole range.
-
-        A search cut off where an attempt from the span can no longer read gives the same first
-        match as the whole range, so each span costs about its own length."""
-        if starts is None:
-            yield from self.regex.finditer(view, start, end)
-            return
-        search, reads = self.regex.search, self.extent[1]
-        pos = start
-        for first, last in starts:
-            if first >= end:
-                break
-            lo, hi = max(pos, first), min(last, end - 1)
-            limit = min(end, hi + reads)
-            while lo <= hi:
-                m = search(view, lo, limit)
-                if m is None or m.start() > hi:
-                    break  # nothing starts in this span (a later start is found again from its own span)
-                yield m
-                lo = pos = m.end()  # never empty: every match holds an anchor
+        """The matches `regex.finditer(view, start, end)` gives, searching only where a match can
+        start (anchors.finditer_near)."""
+        return finditer_near(self.regex, view, starts, self.extent[1] if self.extent else 0, start, end)
 
 
 def _pattern(p: str, case_sensitive: bool) -> Pattern:
@@ -134,10 +117,14 @@ class Lexicon:
         # Per class: each pattern alone, in the order the alternations try them, with the numbers
         # of the anchor sets it needs (an empty set: it may match anything).
         self._members: dict[str, tuple[tuple[re.Pattern, bool, frozenset[int]], ...]] = {}
+        # Per alternation of `classes`: where its matches can start in a letter, from its patterns'
+        # first anchor sets and longest matches, and how far an attempt reads; None: anywhere.
+        self._starts: dict[str, tuple[tuple[tuple[tuple[frozenset[str], int], ...], int] | None, ...]] = {}
         numbers: dict[tuple[bool, frozenset[str]], int] = {}
         for name, spec in data["classes"].items():
             patterns = spec["patterns"]
             compiled: list[tuple[re.Pattern, bool]] = []
+            starts: list[tuple[tuple[tuple[frozenset[str], int], ...], int] | None] = []
             members: list[tuple[re.Pattern, bool, frozenset[int]]] = []
             if spec.get("case_sensitive", False):
                 kinds = [(patterns, re.MULTILINE, False)]
@@ -150,18 +137,24 @@ class Lexicon:
                 free = [p for p in kind if not p.startswith("^")]
                 if free:
                     compiled.append((re.compile("|".join(f"(?:{p})" for p in free), flags), folded))
-                compiled.extend((re.compile(p, flags), folded) for p in kind if p.startswith("^"))
+                    starts.append(_alternation_starts(free, flags))
+                for p in kind:
+                    if p.startswith("^"):
+                        compiled.append((re.compile(p, flags), folded))
+                        starts.append(_alternation_starts([p], flags))
                 for p in free + [p for p in kind if p.startswith("^")]:
                     # Under IGNORECASE a letter matches more than its lower case ("ſ" for "s"): no anchors.
                     sets = () if flags & re.IGNORECASE else anchors(p, flags)
                     needed = frozenset(numbers.setdefault((folded, g), len(numbers)) for g in sets)
                     members.append((re.compile(p, flags), folded, needed))
             self.classes[name] = tuple(compiled)
+            self._starts[name] = tuple(starts)
             self._members[name] = tuple(members)
-        self._sets_of = {folded: {} for folded in (True, False)}
+        sets_of: dict[bool, dict[str, list[int]]] = {True: {}, False: {}}
         for (folded, group), n in numbers.items():
             for a in group:
-                self._sets_of[folded].setdefault(a, []).append(n)
+                sets_of[folded].setdefault(a, []).append(n)
+        self._sets_of = {folded: {a: tuple(ns) for a, ns in found.items()} for folded, found in sets_of.items()}
         self._index = {folded: AnchorIndex(set(strings)) for folded, strings in self._sets_of.items()}
         self.groups = {name: tuple(members) for name, members in data["groups"].items()}
         words = data.get("function_words", {})
@@ -187,6 +180,45 @@ class Lexicon:
                 present.update(sets_of[a])
         return Scanned(text, low, present)
 
+    def anchor_strings(self, folded: bool) -> set[str]:
+        """The anchors of the lexicon's patterns in one view (lower-case or exact)."""
+        return set(self._sets_of[folded])
+
+    def locate(self, found_folded: dict[str, list[int]], found_exact: dict[str, list[int]]) -> tuple[list[int], list[tuple[int, tuple[int, ...]]]]:
+        """The lexicon's anchors among a letter's (AnchorIndex.scan of each view, with the lexicon's
+        strings indexed), in order of where they start: the starts, and (end, set numbers) of each."""
+        located = sorted(
+            (o, o + len(a), numbers)
+            for folded, found in ((True, found_folded), (False, found_exact))
+            for a, offsets in found.items()
+            if (numbers := self._sets_of[folded].get(a))
+            for o in offsets
+        )
+        return [h[0] for h in located], [(h[1], h[2]) for h in located]
+
+    def scan_located(self, text: str, low: str, located, start: int, end: int) -> Scanned:
+        """`scan` of a letter's text at start:end (`text` and `low` are those pieces of the letter's
+        views), from the anchors located in the whole letter instead of a new pass."""
+        starts, rest = located
+        present: set[int] = set()
+        for i in range(bisect_left(starts, start), bisect_left(starts, end)):
+            stop, numbers = rest[i]
+            if stop <= end:
+                present.update(numbers)
+        return Scanned(text, low, present)
+
+    def finditer(self, name: str, plain: str, low: str, found_folded: dict[str, list[int]], found_exact: dict[str, list[int]]) -> Iterator[re.Match]:
+        """Matches of a class over a whole letter, as its alternations' finditer gives them (one after
+        the other), searching only where one of its patterns can start (`found_*`: the letter's
+        anchors, as for `locate`)."""
+        for (rx, folded), starts in zip(self.classes[name], self._starts[name]):
+            view = low if folded else plain
+            if starts is None:
+                yield from rx.finditer(view)
+                continue
+            sets, reads = starts
+            yield from finditer_near(rx, view, match_starts(sets, found_folded if folded else found_exact, reads), reads, 0, len(view))
+
     def _matches(self, group: str, text: str | Scanned, pos: int = 0):
         """A match (or None) of each pattern of `group` (or the class of that name) that may match, from `pos`."""
         scanned = text if isinstance(text, Scanned) else self.scan(text)
@@ -203,6 +235,21 @@ class Lexicon:
 
     def has(self, group: str, text: str | Scanned) -> bool:
         return any(self._matches(group, text))
+
+
+def _alternation_starts(patterns: list[str], flags: int) -> tuple[tuple[tuple[frozenset[str], int], ...], int] | None:
+    """For an alternation of these patterns: each one's first anchor set and longest match, and the
+    farthest any reads; None when one has no anchors or no bound (its matches may start anywhere)."""
+    if flags & re.IGNORECASE:
+        return None  # case folding matches more than the lower-case view shows
+    sets, reads = [], 0
+    for p in patterns:
+        found, size = anchors(p, flags), extent(p, flags)
+        if not found or size is None:
+            return None
+        sets.append((found[0], size[0]))
+        reads = max(reads, size[1])
+    return tuple(sets), reads
 
 
 def _expand(item: str | dict) -> str:
@@ -261,8 +308,10 @@ def _rule(spec: dict, family: str, lexicon: Lexicon) -> Rule:
 
 @lru_cache(maxsize=1)
 def anchor_indexes() -> tuple[AnchorIndex, AnchorIndex]:
-    """One index for the anchors of lower-case-view patterns, one for case-sensitive ones."""
-    folded, exact = set(), set()
+    """One index for the anchors of lower-case-view patterns, one for case-sensitive ones: those of
+    the rules and of the lexicon, so that one pass over a letter finds them all."""
+    lex = lexicon()
+    folded, exact = lex.anchor_strings(True), lex.anchor_strings(False)
     for rule in load_rules():
         for p in rule.patterns:
             for group in p.anchors:
@@ -276,8 +325,10 @@ class PatternIndex:
     anchor set is numbered (per view: lower-case or exact), and a pattern is a candidate when all the
     numbers of its sets are present: one subset test."""
 
-    def __init__(self, rules: tuple[Rule, ...]):
-        self.rules = rules
+    def __init__(self, rules: tuple[Rule, ...], lex: Lexicon):
+        self.rules, self.lexicon = rules, lex
+        anchor_indexes.cache_clear()  # made for these rules and this lexicon
+        self.indexes = anchor_indexes()
         self._position = {id(rule): i for i, rule in enumerate(rules)}
         numbers: dict[tuple[bool, frozenset[str]], int] = {}
         self._sets_of: dict[bool, dict[str, list[int]]] = {True: {}, False: {}}
@@ -322,11 +373,12 @@ _PATTERN_INDEX: list = [None]
 
 
 def pattern_index() -> PatternIndex:
-    """The index of the loaded rules, made again whenever the rules are loaded again."""
-    rules = load_rules()
-    if _PATTERN_INDEX[0] is None or _PATTERN_INDEX[0].rules is not rules:
-        _PATTERN_INDEX[0] = PatternIndex(rules)
-    return _PATTERN_INDEX[0]
+    """The index of the loaded rules, made again whenever the rules or the lexicon are loaded again."""
+    rules, lex = load_rules(), lexicon()
+    index = _PATTERN_INDEX[0]
+    if index is None or index.rules is not rules or index.lexicon is not lex:
+        index = _PATTERN_INDEX[0] = PatternIndex(rules, lex)
+    return index
 
 
 @lru_cache(maxsize=1)
