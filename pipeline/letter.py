@@ -53,7 +53,9 @@ _TRAILING_PUNCT = ".。;；,，:："
 MAX_SENTENCE = 600
 # Characters either side of an anchor in which a pattern without a bounded length runs (Letter.windows).
 WINDOW_RADIUS = 300
-_WORD_BEFORE = re.compile(r"([A-Za-z.]+)$")
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")  # a word before a full stop
+_COLON = re.compile(r"[:：]")
+_HEADING_END = re.compile(r"[:：?？]\s*[*_]*\s*$")
 _CLAUSE_BREAK = re.compile(r"[,;，；]\s|\s")
 
 
@@ -296,13 +298,11 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
         marker = LIST_MARKER.match(line)
         offset = marker.end() if marker else 0
         rest = line[offset:]
-        colon = re.search(r"[:：]", rest)
+        colon = _COLON.search(rest)
         whole = _EMPHASIS.sub("", rest).strip()
         whole_words = word_count(whole)
         candidate, body_start = None, None
-        ends_like_heading = bool(re.search(r"[:：?？]\s*[*_]*\s*$", rest)) or (
-            whole_words <= 10 and not whole.endswith((".", "。"))
-        )
+        ends_like_heading = (whole_words <= 10 and not whole.endswith((".", "。"))) or _HEADING_END.search(rest)
         if whole and whole_words <= 14 and ends_like_heading:
             candidate, body_start = whole, end
         elif colon and word_count(rest[: colon.start()]) <= 8:
@@ -349,12 +349,15 @@ def _split_sentences(plain: str, start: int, end: int) -> list[tuple[int, int]]:
     """Sentence spans inside one line, trimmed of white space and list markers."""
     spans: list[tuple[int, int]] = []
     cursor = start
-    segment = plain[start:end]
-    for m in _SENTENCE_END.finditer(segment):
-        stop = start + m.end()
-        if m.group().startswith("."):
-            before = _WORD_BEFORE.search(plain[cursor : start + m.start()])
-            word = before.group(1).lower().rstrip(".") if before else ""
+    # The line's end is where the search stops, as if the line were the whole text.
+    for m in _SENTENCE_END.finditer(plain, start, end):
+        stop = m.end()
+        if plain[m.start()] == ".":
+            # The run of ASCII letters and full stops just before it, back to the sentence start.
+            first = m.start()
+            while first > cursor and plain[first - 1] in _WORD_CHARS:
+                first -= 1
+            word = plain[first : m.start()].lower().rstrip(".")
             if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
                 continue
         spans.append((cursor, stop))
