@@ -11,6 +11,7 @@ and the pattern always runs.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from re import _constants as C  # noqa: N812 - the parser's opcode names
 from re import _parser
@@ -242,10 +243,14 @@ class AnchorIndex:
         return found
 
 
-def match_starts(sets: list[tuple[frozenset[str], int]], found: dict[str, list[int]], reads: int) -> list[tuple[int, int]]:
+def match_starts(
+    sets: list[tuple[frozenset[str], int]], found: dict[str, list[int]], reads: int, also: Anchors = ()
+) -> list[tuple[int, int]]:
     """Where a match can start, as sorted (first, last) offsets. For each (anchor set, longest match)
     pair: a match of at most that many characters that holds one of the set's strings starts at
-    most that far before it. Spans less than `reads` apart are joined: one search reads that far."""
+    most that far before it. Spans less than `reads` apart are joined: one search reads that far.
+    `also`: further anchor sets every match holds (with the one longest match given); a span with
+    no string of one of them within that reach is dropped."""
     starts = sorted((o + len(a) - longest, o) for group, longest in sets for a in group for o in found.get(a, ()))
     joined: list[tuple[int, int]] = []
     for first, last in starts:
@@ -254,6 +259,16 @@ def match_starts(sets: list[tuple[frozenset[str], int]], found: dict[str, list[i
                 joined[-1] = (joined[-1][0], last)
         else:
             joined.append((first, last))
+    if also and joined:
+        longest = sets[0][1]
+        for group in also:
+            offsets = sorted(o for a in group for o in found.get(a, ()))
+            kept = []
+            for first, last in joined:
+                i = bisect_left(offsets, first)
+                if i < len(offsets) and offsets[i] < last + longest:
+                    kept.append((first, last))
+            joined = kept
     return joined
 
 

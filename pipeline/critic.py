@@ -76,11 +76,12 @@ def _match_starts(letter: Letter, pattern: Pattern) -> list[tuple[int, int]] | N
     """Where the pattern's matches can start in this letter (None: anywhere), computed once per letter."""
     if pattern.extent is None:
         return None
-    key = ("starts", pattern.folded, pattern.anchors[0], pattern.extent)
+    key = ("starts", pattern.folded, pattern.anchors, pattern.extent)
     starts = letter._memo.get(key)
     if starts is None:
         longest, reads = pattern.extent
-        starts = letter._memo[key] = match_starts([(pattern.anchors[0], longest)], letter.anchor_hits(pattern.folded), reads)
+        hits = letter.anchor_hits(pattern.folded)
+        starts = letter._memo[key] = match_starts([(pattern.anchors[0], longest)], hits, reads, also=pattern.anchors[1:])
     return starts
 
 

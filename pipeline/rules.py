@@ -7,6 +7,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
 
 from . import corpus
 from .anchors import AnchorIndex, anchors, extent, finditer_near, has_upper, lowered, match_starts, repeated_runs
@@ -354,12 +355,11 @@ class PatternIndex:
         critic sorts the matches."""
         present: set[int] = set()
         for folded, hits in ((True, hits_folded), (False, hits_exact)):
-            sets_of = self._sets_of[folded]
-            for a in hits:
-                present.update(sets_of.get(a, ()))
+            present.update(*map(self._sets_of[folded].get, hits, repeat((), len(hits))))
         chosen: dict[int, list[int]] = {r: list(ks) for r, ks in self._unanchored.items()}
-        for n in present:
-            for r, k, needed in self._by_first.get(n, ()):
+        by_first = self._by_first
+        for n in present.intersection(by_first):
+            for r, k, needed in by_first[n]:
                 if needed <= present:
                     chosen.setdefault(r, []).append(k)
         return chosen
