@@ -224,7 +224,7 @@ class AnchorIndex:
         if self.strings:
             automaton = ahocorasick.Automaton()
             for s in self.strings:
-                automaton.add_word(s, s)
+                automaton.add_word(s, (s, len(s) - 1))  # the string, and how far its start is before its end
             automaton.make_automaton()
             self._automaton = automaton
 
@@ -232,8 +232,13 @@ class AnchorIndex:
         """Start offsets of each anchor found in `haystack`."""
         found: dict[str, list[int]] = {}
         if self._automaton is not None:
-            for end, s in self._automaton.iter(haystack):
-                found.setdefault(s, []).append(end - len(s) + 1)
+            get = found.get
+            for end, (s, back) in self._automaton.iter(haystack):
+                offsets = get(s)
+                if offsets is None:
+                    found[s] = [end - back]
+                else:
+                    offsets.append(end - back)
             return found
         for s in self.strings:
             i = haystack.find(s)

@@ -60,14 +60,15 @@ def _in_sections(rule: Rule, letter: Letter, sentence: Sentence | None) -> bool:
 def _patterns_to_run(rule: Rule, letter: Letter) -> list[Pattern]:
     """The rule's patterns that can match this letter: all their anchor sets present (looked up once
     per letter for every rule), or no anchors but every run of characters they need."""
-    index = pattern_index()
+    looked_up = letter._memo.get("candidates")
+    if looked_up is None:
+        index = pattern_index()
+        looked_up = letter._memo["candidates"] = index, index.candidates(letter.anchor_hits(True), letter.anchor_hits(False))
+    index, candidates = looked_up
     position = index.position(rule)
     if position is None:  # a rule not among the loaded ones
         chosen = [p for p in rule.patterns if may_match(p.anchors, letter.lowered if p.folded else letter.plain)]
     else:
-        candidates = letter._memo.get("candidates")
-        if candidates is None:
-            candidates = letter._memo["candidates"] = index.candidates(letter.anchor_hits(True), letter.anchor_hits(False))
         chosen = [rule.patterns[k] for k in candidates.get(position, ())]
     return [p for p in chosen if p.anchors or all(run in letter.lowered for run in p.runs)]
 
@@ -103,7 +104,10 @@ def _windows(letter: Letter, pattern: Pattern) -> list[tuple[int, int, bool]]:
 def _matches(rule: Rule, letter: Letter) -> Iterator[re.Match]:
     """Matches of the rule's patterns in text order; for quoted matches, overlapping ones dropped."""
     found: list[re.Match] = []
-    for pattern in _patterns_to_run(rule, letter):
+    patterns = _patterns_to_run(rule, letter)
+    if not patterns:
+        return
+    for pattern in patterns:
         view = letter.lowered if pattern.folded else letter.plain
         if not pattern.anchors:
             found.extend(pattern.regex.finditer(view))
