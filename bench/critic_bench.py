@@ -2,14 +2,16 @@
 
     python -m pip install -e '.[bench]' && python bench/critic_bench.py [--rounds 5]
 
-Both run in this one process on every labeled letter in evals/critic/. Prints the median time per
-letter for each, their ratio, and how many labeled weak lines each one touches (a finding that
-overlaps the line), so speed and usefulness are read side by side.
+Both run in this one process on every labeled letter in evals/critic/: a warm-up round, then the
+rounds, the two tools taking turns on each letter. Prints for each the median over letters of a
+letter's median time across rounds, their ratio, and how many labeled weak lines each one touches
+(a finding that overlaps the line), so speed and usefulness are read side by side.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import time
@@ -47,14 +49,26 @@ def proselint_linter():
         return lint
 
 
-def median_seconds(fn, texts, rounds: int) -> float:
-    per_letter = []
-    for _ in range(rounds):
+def median_seconds(tools, texts, rounds: int) -> list[float]:
+    """Per tool, the median over letters of each letter's median time across `rounds` rounds.
+
+    One untimed round over every letter warms each tool up first (rule loading, caches of compiled
+    patterns, check registration). Within a round the tools take turns on each letter, the one going
+    first alternating by round, so that a busy moment on the machine falls on both alike; the median
+    across rounds then drops such moments, and the median across letters is the typical letter."""
+    for fn in tools:
         for text in texts:
-            started = time.perf_counter()
             fn(text)
-            per_letter.append(time.perf_counter() - started)
-    return statistics.median(per_letter)
+    gc.collect()
+    times = [[[] for _ in texts] for _ in tools]
+    order = list(range(len(tools)))
+    for r in range(rounds):
+        for i, text in enumerate(texts):
+            for t in order if r % 2 == 0 else order[::-1]:
+                started = time.perf_counter()
+                tools[t](text)
+                times[t][i].append(time.perf_counter() - started)
+    return [statistics.median(statistics.median(per) for per in per_letter) for per_letter in times]
 
 
 def weak_lines_touched(spans_of, letters) -> tuple[int, int]:
@@ -85,9 +99,7 @@ def main() -> int:
     def ours(text: str):
         return [(f.start, f.end) for f in critique(text).findings if f.start != f.end]
 
-    ours(texts[0]), peer(texts[0])  # warm both up: rule loading and check registration are one-off
-    t_ours = median_seconds(critique, texts, args.rounds)
-    t_peer = median_seconds(peer, texts, args.rounds)
+    t_ours, t_peer = median_seconds([critique, peer], texts, args.rounds)
     hit_ours, total = weak_lines_touched(ours, letters)
     hit_peer, _ = weak_lines_touched(peer, letters)
     print(f"{len(texts)} letters, {args.rounds} rounds, median time per letter")

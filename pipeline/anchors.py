@@ -11,6 +11,8 @@ and the pattern always runs.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections.abc import Iterator
 from re import _constants as C  # noqa: N812 - the parser's opcode names
 from re import _parser
 
@@ -107,9 +109,63 @@ def anchors(pattern: str, flags: int = 0) -> Anchors:
         parsed = _parser.parse(pattern, flags)
     except re.error:
         return ()
+    if not fold and parsed.state.flags & re.IGNORECASE:
+        return ()  # "(?i)" at the front of a case-sensitive pattern: its text may be in any case
     found = _required(list(parsed), fold) or []
     usable = sorted({g for g in found if all(_selective(s) for s in g)}, key=_quality, reverse=True)
     return tuple(usable[:MAX_SETS])
+
+
+_ONE_CHAR = (C.LITERAL, C.NOT_LITERAL, C.IN, C.ANY, C.CATEGORY)
+
+
+def _extent(items) -> tuple[int, int] | None:
+    """(longest match, characters read from the start) of a sequence; None if either is unbounded."""
+    longest = reads = 0
+    for op, av in items:
+        if op in _ONE_CHAR:
+            longest += 1
+            reads = max(reads, longest)
+        elif op is C.AT:
+            reads = max(reads, longest + 2)  # "$" before a final newline looks one character further
+        elif op is C.SUBPATTERN or op is C.ATOMIC_GROUP:
+            inner = _extent(av[-1] if op is C.SUBPATTERN else av)
+            if inner is None:
+                return None
+            reads = max(reads, longest + inner[1])
+            longest += inner[0]
+        elif op is C.BRANCH:
+            inner = [_extent(branch) for branch in av[1]]
+            if None in inner:
+                return None
+            reads = max(reads, longest + max(r for _, r in inner))
+            longest += max(w for w, _ in inner)
+        elif op in _REPEATS:
+            inner = _extent(av[2])
+            if inner is None or av[1] == C.MAXREPEAT:
+                return None
+            reads = max(reads, longest + av[1] * inner[0] + inner[1])
+            longest += av[1] * inner[0]
+        elif op is C.ASSERT or op is C.ASSERT_NOT:
+            inner = _extent(av[1])
+            if inner is None:
+                return None
+            reads = max(reads, longest + inner[1])  # a look-behind reads no further than this
+        elif op is C.FAILURE or op is C.SUCCESS:
+            continue
+        else:  # a back-reference, or an opcode this reading does not know
+            return None
+    return longest, reads
+
+
+def extent(pattern: str, flags: int = 0) -> tuple[int, int] | None:
+    """How far a match attempt can reach: the longest match, and how many characters from where the
+    attempt starts it may read (look-aheads and "\\b" or "$" at the end look past the match). None
+    when a repeat has no upper bound. Within that reach, where the text is cut makes no difference."""
+    try:
+        return _extent(list(_parser.parse(pattern, flags)))
+    except re.error:
+        return None
 
 
 def repeated_runs(pattern: str, flags: int = 0) -> tuple[str, ...]:
@@ -168,7 +224,7 @@ class AnchorIndex:
         if self.strings:
             automaton = ahocorasick.Automaton()
             for s in self.strings:
-                automaton.add_word(s, s)
+                automaton.add_word(s, (s, len(s) - 1))  # the string, and how far its start is before its end
             automaton.make_automaton()
             self._automaton = automaton
 
@@ -176,8 +232,13 @@ class AnchorIndex:
         """Start offsets of each anchor found in `haystack`."""
         found: dict[str, list[int]] = {}
         if self._automaton is not None:
-            for end, s in self._automaton.iter(haystack):
-                found.setdefault(s, []).append(end - len(s) + 1)
+            get = found.get
+            for end, (s, back) in self._automaton.iter(haystack):
+                offsets = get(s)
+                if offsets is None:
+                    found[s] = [end - back]
+                else:
+                    offsets.append(end - back)
             return found
         for s in self.strings:
             i = haystack.find(s)
@@ -185,6 +246,59 @@ class AnchorIndex:
                 found.setdefault(s, []).append(i)
                 i = haystack.find(s, i + 1)
         return found
+
+
+def match_starts(
+    sets: list[tuple[frozenset[str], int]], found: dict[str, list[int]], reads: int, also: Anchors = ()
+) -> list[tuple[int, int]]:
+    """Where a match can start, as sorted (first, last) offsets. For each (anchor set, longest match)
+    pair: a match of at most that many characters that holds one of the set's strings starts at
+    most that far before it. Spans less than `reads` apart are joined: one search reads that far.
+    `also`: further anchor sets every match holds (with the one longest match given); a span with
+    no string of one of them within that reach is dropped."""
+    starts = sorted((o + len(a) - longest, o) for group, longest in sets for a in group for o in found.get(a, ()))
+    joined: list[tuple[int, int]] = []
+    for first, last in starts:
+        if joined and first <= joined[-1][1] + reads:
+            if last > joined[-1][1]:
+                joined[-1] = (joined[-1][0], last)
+        else:
+            joined.append((first, last))
+    if also and joined:
+        longest = sets[0][1]
+        for group in also:
+            offsets = sorted(o for a in group for o in found.get(a, ()))
+            kept = []
+            for first, last in joined:
+                i = bisect_left(offsets, first)
+                if i < len(offsets) and offsets[i] < last + longest:
+                    kept.append((first, last))
+            joined = kept
+    return joined
+
+
+def finditer_near(regex: re.Pattern, view: str, starts: list[tuple[int, int]] | None, reads: int, start: int, end: int) -> Iterator[re.Match]:
+    """The matches `regex.finditer(view, start, end)` gives, searching only the spans where a match
+    can start (`starts`, see match_starts; None searches the whole range). An attempt reads at most
+    `reads` characters from where it starts, so a search cut off that far past a span finds the same
+    first match there as one over the whole range: each span costs about its own length. Every match
+    must hold an anchor, so none is empty."""
+    if starts is None:
+        yield from regex.finditer(view, start, end)
+        return
+    search = regex.search
+    pos = start
+    for first, last in starts:
+        if first >= end:
+            break
+        lo, hi = max(pos, first), min(last, end - 1)
+        limit = min(end, hi + reads)
+        while lo <= hi:
+            m = search(view, lo, limit)
+            if m is None or m.start() > hi:
+                break  # nothing starts in this span (a later start is found again from its own span)
+            yield m
+            lo = pos = m.end()
 
 
 def offsets_for(anchor_sets: Anchors, found: dict[str, list[int]]) -> list[int] | None:

@@ -10,7 +10,8 @@ from . import letter as letter_mod
 from . import scoring
 from .letter import Letter, Sentence
 from .models import Critique, Finding, Sections, SectionSpan, TextStats, severity_rank
-from .rules import Lexicon, Rule, anchor_groups, lexicon, load_rules, rules_version
+from .anchors import match_starts, may_match
+from .rules import Lexicon, Pattern, Rule, lexicon, load_rules, pattern_index, rules_version
 
 # "The listing will stay closed until Amazon approves it": a hold already in place, not a promise.
 _HOLD = re.compile(
@@ -56,60 +57,71 @@ def _in_sections(rule: Rule, letter: Letter, sentence: Sentence | None) -> bool:
     return "unsectioned" in rule.sections and not _has_named_sections(letter)
 
 
+def _patterns_to_run(rule: Rule, letter: Letter) -> list[Pattern]:
+    """The rule's patterns that can match this letter: all their anchor sets present (looked up once
+    per letter for every rule), or no anchors but every run of characters they need."""
+    looked_up = letter._memo.get("candidates")
+    if looked_up is None:
+        index = pattern_index()
+        looked_up = letter._memo["candidates"] = index, index.candidates(letter.anchor_hits(True), letter.anchor_hits(False))
+    index, candidates = looked_up
+    position = index.position(rule)
+    if position is None:  # a rule not among the loaded ones
+        chosen = [p for p in rule.patterns if may_match(p.anchors, letter.lowered if p.folded else letter.plain)]
+    else:
+        chosen = [rule.patterns[k] for k in candidates.get(position, ())]
+    return [p for p in chosen if p.anchors or all(run in letter.lowered for run in p.runs)]
+
+
+def _match_starts(letter: Letter, pattern: Pattern) -> list[tuple[int, int]] | None:
+    """Where the pattern's matches can start in this letter (None: anywhere), computed once per letter."""
+    if pattern.extent is None:
+        return None
+    key = ("starts", pattern.folded, pattern.anchors, pattern.extent)
+    starts = letter._memo.get(key)
+    if starts is None:
+        longest, reads = pattern.extent
+        hits = letter.anchor_hits(pattern.folded)
+        starts = letter._memo[key] = match_starts([(pattern.anchors[0], longest)], hits, reads, also=pattern.anchors[1:])
+    return starts
+
+
+def _windows(letter: Letter, pattern: Pattern) -> list[tuple[int, int, bool]]:
+    """The spans around the pattern's first anchor set in which it runs, and whether each ends where
+    the text or a line does; they depend only on that set, so they are computed once per letter."""
+    key = ("windows", pattern.folded, pattern.anchors[0])
+    spans = letter._memo.get(key)
+    if spans is None:
+        plain, size = letter.plain, len(letter.plain)
+        present = letter.anchor_hits(pattern.folded)
+        spans = letter._memo[key] = [
+            (start, end, end == size or plain[end] == "\n")
+            for start, end in letter.windows([o for a in pattern.anchors[0] for o in present.get(a, ())])
+        ]
+    return spans
+
+
 def _matches(rule: Rule, letter: Letter) -> Iterator[re.Match]:
     """Matches of the rule's patterns in text order; for quoted matches, overlapping ones dropped."""
-    if not rule.patterns:
+    found: list[re.Match] = []
+    patterns = _patterns_to_run(rule, letter)
+    if not patterns:
         return
-    found = []
-    present = letter.anchor_hits(rule.patterns[0].folded)
-    keys = present.keys()
-    if rule.gate is not None and keys.isdisjoint(rule.gate):
-        return  # no pattern of this rule can match: none of their anchors is in the letter
-    memo = letter._memo
-    by_anchor, numbers = anchor_groups()
-    # The numbers of the anchor sets present in this view of the letter (see rules.anchor_groups).
-    groups_key = ("anchor_groups", rule.patterns[0].folded)
-    present_groups = memo.get(groups_key)
-    if present_groups is None:
-        present_groups = set()
-        for a in present:
-            present_groups.update(by_anchor.get(a, ()))
-        memo[groups_key] = present_groups
-    plain = letter.plain
-    size = len(plain)
-    for pattern in rule.patterns:
-        # Run the pattern only around its anchors: the same matches, far less scanning.
-        anchor_sets = pattern.anchors
-        if anchor_sets:
-            wanted = numbers.get(anchor_sets)
-            if wanted is None:  # a rule not among the loaded ones
-                if any(keys.isdisjoint(group) for group in anchor_sets):
-                    continue
-            elif not wanted <= present_groups:
-                continue  # some required anchor set is absent: the pattern cannot match
-            if rule.scope == "match":
-                found.extend(pattern.regex.finditer(letter.lowered if pattern.folded else plain))
-                continue
-            view = letter.lowered if pattern.folded else plain
-            # The windows depend only on where the first anchor set stands: computed once per letter.
-            key = ("windows", pattern.folded, anchor_sets[0])
-            spans = memo.get(key)
-            if spans is None:
-                spans = []
-                for start, end in letter.windows([o for a in anchor_sets[0] for o in present.get(a, ())]):
-                    spans.append((start, end, end == size or plain[end] == "\n"))
-                memo[key] = spans
-            finditer = pattern.regex.finditer
-            for start, end, natural_end in spans:
-                for m in finditer(view, start, end):
-                    if m.end() < end or natural_end:  # a match cut off by the window is not a match
-                        found.append(m)
+    for pattern in patterns:
+        view = letter.lowered if pattern.folded else letter.plain
+        if not pattern.anchors:
+            found.extend(pattern.regex.finditer(view))
+        elif rule.scope == "match" or (pattern.extent is not None and pattern.extent[1] < letter_mod.WINDOW_RADIUS):
+            # A match starts near an anchor and reads less than a window's radius past it, so the
+            # window around that anchor never cuts it: searching the whole text finds the same ones.
+            found.extend(pattern.finditer(view, _match_starts(letter, pattern), 0, len(view)))
         else:
-            if pattern.runs:
-                low = letter.lowered
-                if not all(run in low for run in pattern.runs):
-                    continue  # a run of characters every match holds is absent
-            found.extend(pattern.regex.finditer(letter.lowered if pattern.folded else plain))
+            # Run the pattern only around its anchors; a match cut off by the window is not a match.
+            starts = _match_starts(letter, pattern)
+            for start, end, natural_end in _windows(letter, pattern):
+                for m in pattern.finditer(view, starts, start, end):
+                    if m.end() < end or natural_end:
+                        found.append(m)
     found.sort(key=lambda m: (m.start(), -m.end()))
     last_end = -1
     for m in found:
@@ -191,7 +203,7 @@ def _search(letter: Letter, lex: Lexicon, group: str, s: Sentence) -> re.Match |
     """The first match of a lexicon group in a sentence, remembered per letter (several checks ask)."""
     key = ("search", group, s.start, s.end)
     if key not in letter._memo:
-        letter._memo[key] = lex.search(group, letter.plain[s.start : s.end])
+        letter._memo[key] = lex.search(group, letter.scanned(lex, s.start, s.end))
     return letter._memo[key]
 
 
@@ -273,7 +285,7 @@ def check_future_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[F
         reports, promises = _reports_and_promises(letter, lex, letter.sentences)
         if not reports:
             for s, body in promises:
-                if lex.has("commitment", body) and lex.has("remedy", body):
+                if letter.has(lex, "commitment", s.start, s.end) and letter.has(lex, "remedy", s.start, s.end):
                     yield _finding(rule, letter.text, *_sentence_span(letter, s))
         return
     for section in letter.sections:
@@ -284,7 +296,7 @@ def check_future_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[F
         for s, body in promises:
             if not reports:
                 yield _finding(rule, letter.text, *_sentence_span(letter, s))
-            elif not lex.has("concrete", body):
+            elif not letter.has(lex, "concrete", s.start, s.end):
                 yield _finding(rule, letter.text, *_sentence_span(letter, s), severity=rule.params.get("mixed_severity"))
 
 
@@ -293,8 +305,9 @@ def check_unmeasured_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterat
         if not _in_sections(rule, letter, sentence):
             continue
         body = letter.plain[sentence.start : sentence.end]
-        promised = lex.has("commitment", body) or lex.has("bare_instruction", body)
-        if promised and not lex.has("concrete", body) and not _HOLD.search(body):
+        promised = letter.has(lex, "commitment", sentence.start, sentence.end) or letter.has(
+            lex, "bare_instruction", sentence.start, sentence.end)
+        if promised and not letter.has(lex, "concrete", sentence.start, sentence.end) and not _HOLD.search(body):
             yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
 
 
@@ -311,11 +324,10 @@ def check_third_party_fault(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
     skip = set(rule.params.get("skip_sections", ()))
     # One pass over the letter for the agents, then only their sentences are read closely.
     agents: dict[Sentence, list[int]] = {}
-    for rx, folded in lex.classes["third_party"]:
-        for m in rx.finditer(letter.lowered if folded else letter.plain):
-            sentence = letter.sentence_at(m.start())
-            if sentence is not None and sentence.section not in skip and m.end() <= sentence.end:
-                agents.setdefault(sentence, []).append((m.start(), m.end()))
+    for m in lex.finditer("third_party", letter.plain, letter.lowered, letter.anchor_hits(True), letter.anchor_hits(False)):
+        sentence = letter.sentence_at(m.start())
+        if sentence is not None and sentence.section not in skip and m.end() <= sentence.end:
+            agents.setdefault(sentence, []).append((m.start(), m.end()))
     for sentence in sorted(agents, key=lambda s: s.start):
         # Ownership in a consequence after a third party ("the manufacturer printed it small, so our
         # warehouse did not see it") presents the seller's failure as theirs: only what comes before counts.
@@ -337,9 +349,8 @@ def check_third_party_fault(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
             if lex.has("acted_on", before):
                 continue  # the object of the seller's action ("we refunded all 19 buyers"), not an agent
             # ... or the agent of a fault that follows it.
-            window = letter.plain[end : min(sentence.end, end + _AGENT_WINDOW)]
-            m = lex.search("fault", window)
-            if m is not None and lex.search("seller_subject", window[: m.start()]) is None:
+            m = lex.search("fault", letter.scanned(lex, end, min(sentence.end, end + _AGENT_WINDOW)))
+            if m is not None and lex.search("seller_subject", letter.scanned(lex, end, end + m.start())) is None:
                 yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
                 break
 
@@ -390,16 +401,14 @@ def infer_sections(letter: Letter, lex: Lexicon) -> dict[str, bool] | None:
             present[section.name] = True
     reports, promises = _reports_and_promises(letter, lex, letter.sentences)
     # With nothing reported as done, the promises are the corrective part (future_only reports them).
-    present["corrective_actions"] = bool(reports) or any(lex.has("remedy", body) for _, body in promises)
+    present["corrective_actions"] = bool(reports) or any(letter.has(lex, "remedy", s.start, s.end) for s, _ in promises)
     reported = {s.start for s in reports}
     for s in letter.sentences:
-        body = letter.plain[s.start : s.end]
-        if lex.has("cause", body) and (s.start not in reported or lex.has("ownership", body)):
+        if letter.has(lex, "cause", s.start, s.end) and (s.start not in reported or letter.has(lex, "ownership", s.start, s.end)):
             present["root_cause"] = True
     promised = {s.start for s, _ in promises}
     for s in letter.sentences:
-        body = letter.plain[s.start : s.end]
-        if (s.start in promised and reports) or lex.has("preventive_cue", body):
+        if (s.start in promised and reports) or letter.has(lex, "preventive_cue", s.start, s.end):
             present["preventive_measures"] = True
     return present
 
@@ -460,6 +469,8 @@ def check_too_long(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding
 
 def foreign_share(plain: str) -> float:
     """Share of the letter's words not in Latin script (two Chinese characters read as one word)."""
+    if plain.isascii() or not (_CJK.search(plain) or _OTHER_LETTER.search(plain)):
+        return 0.0  # nothing outside Latin script: no need to count the words
     cjk = len(_CJK.findall(plain)) / 2
     rest = _CJK.sub(" ", plain) if cjk else plain
     runs = _LETTER_RUN.findall(rest)

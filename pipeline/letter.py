@@ -54,7 +54,11 @@ _TRAILING_PUNCT = ".。;；,，:："
 # Text with no sentence ends (a pasted table, 1 MB on one line) is cut into pieces of at most this
 # many characters, at a clause break or a space, so that every check works on a bounded span.
 MAX_SENTENCE = 600
-_WORD_BEFORE = re.compile(r"([A-Za-z.]+)$")
+# Characters either side of an anchor in which a pattern without a bounded length runs (Letter.windows).
+WINDOW_RADIUS = 300
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")  # a word before a full stop
+_COLON = re.compile(r"[:：]")
+_HEADING_END = re.compile(r"[:：?？]\s*[*_]*\s*$")
 _CLAUSE_BREAK = re.compile(r"[,;，；]\s|\s")
 
 
@@ -105,11 +109,29 @@ class Letter:
     _starts: list[int] | None = field(default=None, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
 
+    def scanned(self, lex, start: int, end: int):
+        """The plain text at start:end as the lexicon reads it (Lexicon.scan), once per letter. Its
+        anchors come from the one pass over the whole letter (anchor_hits), unless the letter has a
+        capital sigma: only that letter's lower case depends on what follows it, so only then may
+        a piece's lower-case view differ from the same piece of the letter's."""
+        key = ("scanned", start, end)
+        found = self._memo.get(key)
+        if found is None:
+            if "\u03a3" in self.plain:
+                found = lex.scan(self.plain[start:end])
+            else:
+                located = self._memo.get("located")
+                if located is None:
+                    located = self._memo["located"] = lex.locate(self.anchor_hits(True), self.anchor_hits(False))
+                found = lex.scan_located(self.plain[start:end], self.lowered[start:end], located, start, end)
+            self._memo[key] = found
+        return found
+
     def has(self, lex, group: str, start: int, end: int) -> bool:
         """Whether the plain text at start:end matches a lexicon group; remembered per letter."""
         key = (group, start, end)
         if key not in self._memo:
-            self._memo[key] = lex.has(group, self.plain[start:end])
+            self._memo[key] = lex.has(group, self.scanned(lex, start, end))
         return self._memo[key]
 
     @property
@@ -123,13 +145,13 @@ class Letter:
         """Every rule anchor found in this letter (lower-case view or exact text), computed once."""
         key = ("anchors", folded)
         if key not in self._memo:
-            from .rules import anchor_indexes
+            from .rules import pattern_index
 
-            index = anchor_indexes()[0 if folded else 1]
+            index = pattern_index().indexes[0 if folded else 1]
             self._memo[key] = index.scan(self.lowered if folded else self.plain)
         return self._memo[key]
 
-    def windows(self, offsets: list[int], radius: int = 300) -> list[tuple[int, int]]:
+    def windows(self, offsets: list[int], radius: int = WINDOW_RADIUS) -> list[tuple[int, int]]:
         """Merged spans around the given offsets: `radius` characters either side, widened to the
         nearest line break within another `radius`, so a span rarely cuts a sentence."""
         plain, size = self.plain, len(self.plain)
@@ -322,13 +344,11 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
         marker = LIST_MARKER.match(line)
         offset = marker.end() if marker else 0
         rest = line[offset:]
-        colon = re.search(r"[:：]", rest)
+        colon = _COLON.search(rest)
         whole = _EMPHASIS.sub("", rest).strip()
         whole_words = word_count(whole)
         candidate, body_start = None, None
-        ends_like_heading = bool(re.search(r"[:：?？]\s*[*_]*\s*$", rest)) or (
-            whole_words <= 10 and not whole.endswith((".", "。"))
-        )
+        ends_like_heading = (whole_words <= 10 and not whole.endswith((".", "。"))) or _HEADING_END.search(rest)
         if whole and whole_words <= 14 and ends_like_heading and not long_line:
             candidate, body_start = whole, end
         elif colon and word_count(rest[: colon.start()]) <= 8:
@@ -377,12 +397,15 @@ def _split_sentences(plain: str, start: int, end: int) -> list[tuple[int, int]]:
     """Sentence spans inside one line, trimmed of white space and list markers."""
     spans: list[tuple[int, int]] = []
     cursor = start
-    segment = plain[start:end]
-    for m in _SENTENCE_END.finditer(segment):
-        stop = start + m.end()
-        if m.group().startswith("."):
-            before = _WORD_BEFORE.search(plain[cursor : start + m.start()])
-            word = before.group(1).lower().rstrip(".") if before else ""
+    # The line's end is where the search stops, as if the line were the whole text.
+    for m in _SENTENCE_END.finditer(plain, start, end):
+        stop = m.end()
+        if plain[m.start()] == ".":
+            # The run of ASCII letters and full stops just before it, back to the sentence start.
+            first = m.start()
+            while first > cursor and plain[first - 1] in _WORD_CHARS:
+                first -= 1
+            word = plain[first : m.start()].lower().rstrip(".")
             if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
                 continue
         spans.append((cursor, stop))

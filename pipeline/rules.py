@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
 
 from . import corpus
-from .anchors import AnchorIndex, anchors, has_upper, lowered, repeated_runs
+from .anchors import AnchorIndex, anchors, extent, finditer_near, has_upper, lowered, match_starts, repeated_runs
 from .models import CATEGORIES, SEVERITIES
 
 _FLAGS = re.IGNORECASE | re.MULTILINE
@@ -32,16 +35,25 @@ class Pattern:
     folded: bool  # runs on (and anchors are in) the lower-case view
     # Without anchors: strings of the lower-case view that every match contains (see repeated_runs).
     runs: tuple[str, ...] = ()
+    # The longest match and how far an attempt reads from its start; None when unbounded (anchors.extent).
+    extent: tuple[int, int] | None = None
+
+    def finditer(self, view: str, starts: list[tuple[int, int]] | None, start: int, end: int) -> Iterator[re.Match]:
+        """The matches `regex.finditer(view, start, end)` gives, searching only where a match can
+        start (anchors.finditer_near)."""
+        return finditer_near(self.regex, view, starts, self.extent[1] if self.extent else 0, start, end)
 
 
 def _pattern(p: str, case_sensitive: bool) -> Pattern:
     if case_sensitive:
         found = anchors(p, re.MULTILINE)
-        return Pattern(re.compile(p, re.MULTILINE), found, False, () if found else repeated_runs(p, re.MULTILINE))
+        return Pattern(re.compile(p, re.MULTILINE), found, False, () if found else repeated_runs(p, re.MULTILINE),
+                       extent(p, re.MULTILINE) if found else None)
     if has_upper(p):
         raise ValueError(f"pattern {p!r} spells upper case; write case-insensitive patterns in lower case")
     found = anchors(p, _FLAGS)
-    return Pattern(re.compile(p, re.MULTILINE), found, True, () if found else repeated_runs(p, re.MULTILINE))
+    return Pattern(re.compile(p, re.MULTILINE), found, True, () if found else repeated_runs(p, re.MULTILINE),
+                   extent(p, re.MULTILINE) if found else None)
 
 
 def _patterns(patterns: list[str], case_sensitive: bool = False) -> tuple[Pattern, ...]:
@@ -75,9 +87,16 @@ class Rule:
     supersedes: tuple[str, ...] = ()
     yield_to: tuple[str, ...] = ()  # categories whose finding inside this one's span replaces it
     defer_to: tuple[str, ...] = ()  # categories whose finding anywhere on this one's span replaces it
-    # Anchors one of which must be in a letter for any pattern of the rule to match; None: always run.
-    gate: frozenset[str] | None = None
     examples: tuple[Example, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """A text as the lexicon reads it (Lexicon.scan)."""
+
+    text: str
+    low: str  # the lower-case view, same offsets
+    present: set[int]  # numbers of the anchor sets it holds
 
 
 class Lexicon:
@@ -85,17 +104,30 @@ class Lexicon:
 
     Case-insensitive patterns written in lower case run case-sensitively on a lower-case view of the
     text (same offsets), which Python's regex engine does several times faster; the few that spell
-    upper case (identifiers such as "B0[A-Z0-9]{8}") keep IGNORECASE on the text as given."""
+    upper case (identifiers such as "B0[A-Z0-9]{8}") keep IGNORECASE on the text as given.
+
+    `has` and `search` run each pattern on its own, and only those whose anchors (anchors.py) are
+    all in the text: one Aho-Corasick pass over the text finds them. A class is a handful of such
+    patterns, so a sentence usually needs one or two regex searches instead of the whole class."""
 
     def __init__(self, data: dict):
-        # Per class: (regex, runs on the lower-case view) pairs. Patterns that start with "^" are
-        # compiled on their own: inside one alternation they would stop the engine from skipping
-        # ahead to the first characters the other branches need, and slow every search.
+        # Per class: (regex, runs on the lower-case view) pairs, the patterns of a kind joined in one
+        # alternation (for finditer over a whole letter). Patterns that start with "^" are compiled
+        # on their own: inside one alternation they would stop the engine from skipping ahead to the
+        # first characters the other branches need, and slow every search.
         self.classes: dict[str, tuple[tuple[re.Pattern, bool], ...]] = {}
-        self._gates: dict[str, tuple[tuple[tuple[frozenset[str], ...], bool], ...]] = {}
+        # Per class: each pattern alone, in the order the alternations try them, with the numbers
+        # of the anchor sets it needs (an empty set: it may match anything).
+        self._members: dict[str, tuple[tuple[re.Pattern, bool, frozenset[int]], ...]] = {}
+        # Per alternation of `classes`: where its matches can start in a letter, from its patterns'
+        # first anchor sets and longest matches, and how far an attempt reads; None: anywhere.
+        self._starts: dict[str, tuple[tuple[tuple[tuple[frozenset[str], int], ...], int] | None, ...]] = {}
+        numbers: dict[tuple[bool, frozenset[str]], int] = {}
         for name, spec in data["classes"].items():
             patterns = spec["patterns"]
             compiled: list[tuple[re.Pattern, bool]] = []
+            starts: list[tuple[tuple[tuple[frozenset[str], int], ...], int] | None] = []
+            members: list[tuple[re.Pattern, bool, frozenset[int]]] = []
             if spec.get("case_sensitive", False):
                 kinds = [(patterns, re.MULTILINE, False)]
             else:
@@ -103,15 +135,29 @@ class Lexicon:
                     ([p for p in patterns if not has_upper(p)], re.MULTILINE, True),
                     ([p for p in patterns if has_upper(p)], _FLAGS, False),
                 ]
-            for members, flags, folded in kinds:
-                free = [p for p in members if not p.startswith("^")]
+            for kind, flags, folded in kinds:
+                free = [p for p in kind if not p.startswith("^")]
                 if free:
                     compiled.append((re.compile("|".join(f"(?:{p})" for p in free), flags), folded))
-                compiled.extend((re.compile(p, flags), folded) for p in members if p.startswith("^"))
+                    starts.append(_alternation_starts(free, flags))
+                for p in kind:
+                    if p.startswith("^"):
+                        compiled.append((re.compile(p, flags), folded))
+                        starts.append(_alternation_starts([p], flags))
+                for p in free + [p for p in kind if p.startswith("^")]:
+                    # Under IGNORECASE a letter matches more than its lower case ("ſ" for "s"): no anchors.
+                    sets = () if flags & re.IGNORECASE else anchors(p, flags)
+                    needed = frozenset(numbers.setdefault((folded, g), len(numbers)) for g in sets)
+                    members.append((re.compile(p, flags), folded, needed))
             self.classes[name] = tuple(compiled)
-            # Per compiled regex: anchor sets (in the view it runs on, lower case when folded or
-            # IGNORECASE) that any match contains; a regex whose anchors are absent is not run.
-            self._gates[name] = tuple(_lexicon_gate(rx, folded) for rx, folded in compiled)
+            self._starts[name] = tuple(starts)
+            self._members[name] = tuple(members)
+        sets_of: dict[bool, dict[str, list[int]]] = {True: {}, False: {}}
+        for (folded, group), n in numbers.items():
+            for a in group:
+                sets_of[folded].setdefault(a, []).append(n)
+        self._sets_of = {folded: {a: tuple(ns) for a, ns in found.items()} for folded, found in sets_of.items()}
+        self._index = {folded: AnchorIndex(set(strings)) for folded, strings in self._sets_of.items()}
         self.groups = {name: tuple(members) for name, members in data["groups"].items()}
         words = data.get("function_words", {})
         # English function words, and those of the other languages (minus any English homograph).
@@ -125,36 +171,87 @@ class Lexicon:
             if unknown:
                 raise ValueError(f"lexicon group {group!r} names unknown classes {unknown}")
 
-    def _matches(self, group: str, text: str, pos: int = 0):
-        """A match (or None) of each class pattern of `group` (or the class of that name) from `pos`."""
-        low = None
-        for name in self.groups.get(group, (group,)):
-            for (rx, folded), (gate, gate_low) in zip(self.classes[name], self._gates[name]):
-                if (folded or gate_low) and low is None:
-                    low = lowered(text)
-                if gate and not all(any(a in (low if gate_low else text) for a in g) for g in gate):
-                    continue  # a string every match contains is absent: no match
-                yield rx.search(low if folded else text, pos)
+    def scan(self, text: str) -> Scanned:
+        """The text with its lower-case view and the anchor sets it holds, for `has` and `search`;
+        scan a text once when several groups are asked about it."""
+        low = lowered(text)
+        present: set[int] = set()
+        for folded, view in ((True, low), (False, text)):
+            sets_of = self._sets_of[folded]
+            for a in self._index[folded].scan(view):
+                present.update(sets_of[a])
+        return Scanned(text, low, present)
 
-    def search(self, group: str, text: str, pos: int = 0) -> re.Match | None:
-        """The first match of any class in `group` (or a class of that name) from `pos`, or None."""
+    def anchor_strings(self, folded: bool) -> set[str]:
+        """The anchors of the lexicon's patterns in one view (lower-case or exact)."""
+        return set(self._sets_of[folded])
+
+    def locate(self, found_folded: dict[str, list[int]], found_exact: dict[str, list[int]]) -> tuple[list[int], list[tuple[int, tuple[int, ...]]]]:
+        """The lexicon's anchors among a letter's (AnchorIndex.scan of each view, with the lexicon's
+        strings indexed), in order of where they start: the starts, and (end, set numbers) of each."""
+        located = sorted(
+            (o, o + len(a), numbers)
+            for folded, found in ((True, found_folded), (False, found_exact))
+            for a, offsets in found.items()
+            if (numbers := self._sets_of[folded].get(a))
+            for o in offsets
+        )
+        return [h[0] for h in located], [(h[1], h[2]) for h in located]
+
+    def scan_located(self, text: str, low: str, located, start: int, end: int) -> Scanned:
+        """`scan` of a letter's text at start:end (`text` and `low` are those pieces of the letter's
+        views), from the anchors located in the whole letter instead of a new pass."""
+        starts, rest = located
+        present: set[int] = set()
+        for i in range(bisect_left(starts, start), bisect_left(starts, end)):
+            stop, numbers = rest[i]
+            if stop <= end:
+                present.update(numbers)
+        return Scanned(text, low, present)
+
+    def finditer(self, name: str, plain: str, low: str, found_folded: dict[str, list[int]], found_exact: dict[str, list[int]]) -> Iterator[re.Match]:
+        """Matches of a class over a whole letter, as its alternations' finditer gives them (one after
+        the other), searching only where one of its patterns can start (`found_*`: the letter's
+        anchors, as for `locate`)."""
+        for (rx, folded), starts in zip(self.classes[name], self._starts[name]):
+            view = low if folded else plain
+            if starts is None:
+                yield from rx.finditer(view)
+                continue
+            sets, reads = starts
+            yield from finditer_near(rx, view, match_starts(sets, found_folded if folded else found_exact, reads), reads, 0, len(view))
+
+    def _matches(self, group: str, text: str | Scanned, pos: int = 0):
+        """A match (or None) of each pattern of `group` (or the class of that name) that may match, from `pos`."""
+        scanned = text if isinstance(text, Scanned) else self.scan(text)
+        for name in self.groups.get(group, (group,)):
+            for rx, folded, needed in self._members[name]:
+                if needed <= scanned.present:  # otherwise a string every match contains is absent: no match
+                    yield rx.search(scanned.low if folded else scanned.text, pos)
+
+    def search(self, group: str, text: str | Scanned, pos: int = 0) -> re.Match | None:
+        """The first match of any class in `group` (or a class of that name) from `pos`, or None; of
+        matches at the same place, the one the class alternation would give."""
         found = [m for m in self._matches(group, text, pos) if m]
         return min(found, key=lambda m: m.start()) if found else None
 
-    def has(self, group: str, text: str) -> bool:
+    def has(self, group: str, text: str | Scanned) -> bool:
         return any(self._matches(group, text))
 
 
-_GATE_MAX = 16  # anchor sets larger than this cost more to look for than the regex they would spare
-
-
-def _lexicon_gate(rx: re.Pattern, folded: bool) -> tuple[tuple[frozenset[str], ...], bool]:
-    """Anchor sets of a case-sensitive lexicon regex and whether they are looked for in the
-    lower-case view; only small sets are kept, since each costs a substring search."""
-    if rx.flags & re.IGNORECASE:
-        return (), folded  # case folding matches more than the lower-case view shows ("ſ" for "s")
-    sets = tuple(g for g in anchors(rx.pattern, rx.flags & re.MULTILINE) if len(g) <= _GATE_MAX)
-    return sets, folded
+def _alternation_starts(patterns: list[str], flags: int) -> tuple[tuple[tuple[frozenset[str], int], ...], int] | None:
+    """For an alternation of these patterns: each one's first anchor set and longest match, and the
+    farthest any reads; None when one has no anchors or no bound (its matches may start anywhere)."""
+    if flags & re.IGNORECASE:
+        return None  # case folding matches more than the lower-case view shows
+    sets, reads = [], 0
+    for p in patterns:
+        found, size = anchors(p, flags), extent(p, flags)
+        if not found or size is None:
+            return None
+        sets.append((found[0], size[0]))
+        reads = max(reads, size[1])
+    return tuple(sets), reads
 
 
 def _expand(item: str | dict) -> str:
@@ -207,9 +304,6 @@ def _rule(spec: dict, family: str, lexicon: Lexicon) -> Rule:
         supersedes=tuple(spec.get("supersedes", [])),
         yield_to=tuple(spec.get("yield_to", [])),
         defer_to=tuple(spec.get("defer_to", [])),
-        gate=frozenset().union(*(p.anchors[0] for p in patterns))
-        if patterns and all(p.anchors for p in patterns)
-        else None,
         examples=tuple(Example(_expand(t), True) for t in examples.get("flag", []))
         + tuple(Example(_expand(t), False) for t in examples.get("pass", [])),
     )
@@ -217,8 +311,10 @@ def _rule(spec: dict, family: str, lexicon: Lexicon) -> Rule:
 
 @lru_cache(maxsize=1)
 def anchor_indexes() -> tuple[AnchorIndex, AnchorIndex]:
-    """One index for the anchors of lower-case-view patterns, one for case-sensitive ones."""
-    folded, exact = set(), set()
+    """One index for the anchors of lower-case-view patterns, one for case-sensitive ones: those of
+    the rules and of the lexicon, so that one pass over a letter finds them all."""
+    lex = lexicon()
+    folded, exact = lex.anchor_strings(True), lex.anchor_strings(False)
     for rule in load_rules():
         for p in rule.patterns:
             for group in p.anchors:
@@ -226,28 +322,65 @@ def anchor_indexes() -> tuple[AnchorIndex, AnchorIndex]:
     return AnchorIndex(folded), AnchorIndex(exact)
 
 
-_ANCHOR_GROUPS: list = [None, None]  # the rules the numbering was made for, and the numbering
+class PatternIndex:
+    """The anchored patterns of a rule set filed under their first anchor set, so that the anchors a
+    letter holds name the few patterns that can match it and the others are never looked at. Each
+    anchor set is numbered (per view: lower-case or exact), and a pattern is a candidate when all the
+    numbers of its sets are present: one subset test."""
+
+    def __init__(self, rules: tuple[Rule, ...], lex: Lexicon):
+        self.rules, self.lexicon = rules, lex
+        anchor_indexes.cache_clear()  # made for these rules and this lexicon
+        self.indexes = anchor_indexes()
+        self._position = {id(rule): i for i, rule in enumerate(rules)}
+        numbers: dict[tuple[bool, frozenset[str]], int] = {}
+        self._sets_of: dict[bool, dict[str, list[int]]] = {True: {}, False: {}}
+        self._by_first: dict[int, list[tuple[int, int, frozenset[int]]]] = {}
+        self._unanchored: dict[int, tuple[int, ...]] = {}
+        for r, rule in enumerate(rules):
+            for k, p in enumerate(rule.patterns):
+                if not p.anchors:
+                    self._unanchored[r] = self._unanchored.get(r, ()) + (k,)
+                    continue
+                own = []
+                for group in p.anchors:
+                    if (p.folded, group) not in numbers:
+                        numbers[p.folded, group] = n = len(numbers)
+                        for a in group:
+                            self._sets_of[p.folded].setdefault(a, []).append(n)
+                    own.append(numbers[p.folded, group])
+                self._by_first.setdefault(own[0], []).append((r, k, frozenset(own)))
+
+    def candidates(self, hits_folded: dict[str, list[int]], hits_exact: dict[str, list[int]]) -> dict[int, list[int]]:
+        """Per rule (by position), its patterns (by position) that may match a letter whose anchors
+        are these: every anchor set present, or no anchors at all. Their order does not matter: the
+        critic sorts the matches."""
+        present: set[int] = set()
+        for folded, hits in ((True, hits_folded), (False, hits_exact)):
+            present.update(*map(self._sets_of[folded].get, hits, repeat((), len(hits))))
+        chosen: dict[int, list[int]] = {r: list(ks) for r, ks in self._unanchored.items()}
+        by_first = self._by_first
+        for n in present.intersection(by_first):
+            for r, k, needed in by_first[n]:
+                if needed <= present:
+                    chosen.setdefault(r, []).append(k)
+        return chosen
+
+    def position(self, rule: Rule) -> int | None:
+        """Where the rule stands in the indexed set; None for a rule from elsewhere."""
+        return self._position.get(id(rule))
 
 
-def anchor_groups() -> tuple[dict[str, tuple[int, ...]], dict[tuple[frozenset[str], ...], frozenset[int]]]:
-    """Every anchor set of every pattern numbered: which sets each anchor string belongs to, and the
-    numbers of each pattern's sets, so that "all its anchor sets are present" is one subset test.
-    Made again whenever the rules are loaded again."""
-    rules = load_rules()
-    if _ANCHOR_GROUPS[0] is rules:
-        return _ANCHOR_GROUPS[1]
-    ids: dict[frozenset[str], int] = {}
-    by_anchor: dict[str, list[int]] = {}
-    for rule in rules:
-        for p in rule.patterns:
-            for group in p.anchors:
-                if group not in ids:
-                    ids[group] = len(ids)
-                    for a in group:
-                        by_anchor.setdefault(a, []).append(ids[group])
-    numbers = {p.anchors: frozenset(ids[g] for g in p.anchors) for rule in rules for p in rule.patterns}
-    _ANCHOR_GROUPS[:] = [rules, ({a: tuple(v) for a, v in by_anchor.items()}, numbers)]
-    return _ANCHOR_GROUPS[1]
+_PATTERN_INDEX: list = [None]
+
+
+def pattern_index() -> PatternIndex:
+    """The index of the loaded rules, made again whenever the rules or the lexicon are loaded again."""
+    rules, lex = load_rules(), lexicon()
+    index = _PATTERN_INDEX[0]
+    if index is None or index.rules is not rules or index.lexicon is not lex:
+        index = _PATTERN_INDEX[0] = PatternIndex(rules, lex)
+    return index
 
 
 @lru_cache(maxsize=1)
