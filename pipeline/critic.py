@@ -560,20 +560,23 @@ def check_learned(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]
         return
     if "learned" not in letter._memo:
         outside = _outside_letter(letter)
+        # What the other rules already report (set by rule_findings): those lines are not read again.
+        reported = [(a, b) for c, a, b in letter._memo.get("reported", ()) if c in rule.defer_to]
         labelled = []
         for sentence in letter.sentences:
             if outside(sentence):
                 continue
+            start, end = _sentence_span(letter, sentence)
+            if end <= start or any(a < end and start < b for a, b in reported):
+                continue
             category, p = trained.classify(letter.plain[sentence.start : sentence.end], sentence.section)
             if category != "none":
-                labelled.append((category, sentence, p))
+                labelled.append((category, start, end, p))
         letter._memo["learned"] = labelled
     wanted = rule.params.get("category", rule.category)
-    for category, sentence, p in letter._memo["learned"]:
+    for category, start, end, p in letter._memo["learned"]:
         if category == wanted:
-            start, end = _sentence_span(letter, sentence)
-            if end > start:
-                yield _finding(rule, letter.text, start, end, note=f" (model confidence {p:.0%})")
+            yield _finding(rule, letter.text, start, end, note=f" (model confidence {p:.0%})")
 
 
 CHECKS: dict[str, Callable[[Rule, Letter, Lexicon], Iterator[Finding]]] = {
@@ -668,11 +671,20 @@ def rule_findings(text: str) -> tuple[Letter, list[Finding]]:
     letter = analyse(text)
     found: list[Finding] = []
     superseded: set[str] = set()
-    for rule in load_rules():
+    rules = load_rules()
+    for rule in rules:
+        if rule.defer_to:
+            continue
         produced = run_rule(rule, letter)
         if produced:
             superseded.update(rule.supersedes)
         found.extend(produced)
+    # Deferring rules last, told where the others already report, so they skip what _merge would drop.
+    letter._memo["reported"] = [(f.category, f.start, f.end) for f in found
+                                if f.rule not in superseded and f.end > f.start]
+    for rule in rules:
+        if rule.defer_to:
+            found.extend(run_rule(rule, letter))
     return letter, _merge(found, superseded)
 
 
