@@ -461,6 +461,7 @@ def draft_tab() -> None:
         cases = store()
         if result.open_slots:
             st.session_state[S + "flash"] = tr("draft.open_slots", n=len(result.open_slots))
+        st.session_state[S + "draft_warnings"] = list(result.warnings)
         if case_id and cases:
             guarded(lambda: cases.save_notice(case_id, st.session_state.get(S + "notice_text", ""), corrected))
             guarded(lambda: cases.save_facts(case_id, new_facts))
@@ -470,6 +471,8 @@ def draft_tab() -> None:
         st.session_state[S + "unsaved.draft"] = (result.text, result.critique)
     if st.session_state.get(S + "flash"):
         st.info(st.session_state.pop(S + "flash"))
+    for warning in st.session_state.pop(S + "draft_warnings", []):
+        st.warning(warning)
     case_id = st.session_state.get(S + "case.draft")
     if case_id:
         review(case_id)

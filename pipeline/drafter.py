@@ -27,6 +27,8 @@ from .models import (
 from .playbooks import RESERVED, SLOT, Playbook, RootCause, playbook_for
 from .rules import lexicon
 
+_CJK = re.compile(r"[\u3400-\u9fff\u3040-\u30ff\uac00-\ud7af]")
+
 SLOT_LABEL = re.compile(r"\[[a-z][^\[\]\n]*\]")  # an unfilled slot as the letter shows it
 SECTION_TITLES = {
     "root_causes": "Root Cause",
@@ -167,6 +169,23 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+# Names a seller's sentence may open with, kept capitalised after "On <date>, ".
+_PROPER = ("amazon", "seller central", "fba", "ups", "usps", "dhl", "fedex", "royal mail", "evri", "yunexpress")
+
+
+def _mid_sentence(text: str) -> str:
+    """`text` continuing a sentence: its first letter lower-cased, unless it opens with a name
+    ("Seller Central", "Li Na", "UPS") — two capitalised words, an acronym, or a known name."""
+    words = text.split(maxsplit=2)
+    if not words or not words[0][:1].isupper():
+        return text
+    first = words[0]
+    if (first[1:2].isupper() or text.lower().startswith(_PROPER)
+            or (len(words) > 1 and words[1][:1].isupper())):
+        return text
+    return first[0].lower() + text[1:]
+
+
 def _build(notice: Notice, facts: Facts, book: Playbook, fill: _Filler) -> POA:
     roots, actions, measures = [], [], []
     for rc in _chosen(book, facts):
@@ -194,7 +213,7 @@ def _build(notice: Notice, facts: Facts, book: Playbook, fill: _Filler) -> POA:
             proof = ""
         else:
             proof = " ([proof of this action])"
-        actions.append(ActionItem(text=f"{when}{what[0].lower() if when else what[0]}{what[1:]}{proof}.",
+        actions.append(ActionItem(text=f"{when}{_mid_sentence(what) if when else what}{proof}.",
                                   date=a.date, evidence=a.evidence))
     for m in facts.measures:
         what = m.what.strip().rstrip(".")
@@ -210,8 +229,8 @@ def _build(notice: Notice, facts: Facts, book: Playbook, fill: _Filler) -> POA:
             body, tail = f"{owner} {what}", ""
         else:
             body, tail = what, (f" (owner: {owner})" if owner else "")
-        if start and body[:2].istitle() and body is what:
-            body = body[0].lower() + body[1:]
+        if start and body is what:
+            body = _mid_sentence(body)
         measures.append(MeasureItem(text=f"{start}{body}{freq}{tail}.", owner=m.owner, frequency=m.frequency,
                                     start=m.start))
     for item in actions + measures:
@@ -251,6 +270,11 @@ def draft(notice: Notice, facts: Facts | None = None) -> Draft:
     unknown = sorted(set(facts.slots) - set(book.slots) - set(RESERVED))
     if unknown:
         warnings.append(f"answers for slots this playbook does not use were ignored: {', '.join(unknown)}")
+    given = [facts.what_happened or "", *(a.what for a in facts.actions), *(m.what for m in facts.measures),
+             *facts.slots.values()]
+    if any(_CJK.search(t) for t in given):
+        warnings.append("some answers are not in English; the letter must be in English: write them in English, "
+                        "or draft with the model backend, which translates them")
     fill = _Filler(book, notice, facts)
     poa = _build(notice, facts, book, fill)
     text, chars = _render(notice, facts, book, poa, markdown=False)

@@ -127,3 +127,16 @@ def test_a_seller_sentence_that_already_says_when_how_and_who_gets_no_slot_for_i
     # The seller's own account is the root cause: no playbook cause with its own slots beside it.
     root = result.text.split("Root Cause", 1)[1].split("Corrective Actions", 1)[0]
     assert root.count("\n1. ") == 1 and "2. " not in root
+
+
+def test_names_keep_their_capitals_and_answers_not_in_english_are_warned_about():
+    facts = Facts(what_happened="Our team set the handling time to 1 day for all SKUs.",
+                  actions=[ActionFact(what="Seller Central access limited to 2 staff", date="2026-03-11",
+                                      evidence="user list, Attachment 1"),
+                           ActionFact(what="Refunded the 3 buyers", date="2026-03-12", evidence="refund report")],
+                  measures=[MeasureFact(what="每周一检查延迟发货率", owner="王芳", frequency="every Monday")])
+    result = draft(notice_for("late_shipment_rate"), facts)
+    assert "On 2026-03-11, Seller Central access limited to 2 staff (user list, Attachment 1)." in result.text
+    assert "On 2026-03-12, refunded the 3 buyers (refund report)." in result.text
+    assert any("not in English" in w for w in result.warnings)
+    assert not draft(notice_for("late_shipment_rate"), Facts(what_happened="Our handling time was 1 day.")).warnings
