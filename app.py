@@ -285,6 +285,10 @@ def model_tools(case_id: str, text: str, result) -> None:
         st.markdown(f"**{tr('model.missing')}** " + ("; ".join(asks[1]) or "—"))
 
 
+# A fragment: a re-check reruns this review only, not the sidebar and the other tab's review (which
+# took a 600-word re-check from ~1.2 s to ~0.4 s in the browser). The sidebar's version count catches
+# up on the next full run.
+@st.fragment
 def review(case_id: str) -> None:
     cases = store()
     case = guarded(lambda: cases.get(case_id)) if cases else None
