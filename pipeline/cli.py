@@ -508,8 +508,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--tolerance", type=float, default=0.005, help="allowed drop per metric (0-1 scale)")
     ev.add_argument("--out", metavar="FOLDER", help="where to write the run files (default evals/runs/)")
     ev.add_argument("--format", choices=["text", "json"], default="text")
-    ev.add_argument("--full-facts", action="store_true",
-                    help="offline: also draft every notice with its case's facts (the model path always does)")
+    ev.add_argument("--no-full-facts", dest="full_facts", action="store_false",
+                    help="offline: leave out the drafts with each case's full facts")
     model = ev.add_argument_group("model path (--backend openai)")
     model.add_argument("--concurrency", type=int, default=4, metavar="N", help="cases in flight at once (default 4)")
     model.add_argument("--resume", metavar="RUN", help="a run id or journal file: finish that run, skipping its done cases")

@@ -341,10 +341,10 @@ def critic_metrics(report: CriticReport) -> dict:
 
 
 def run_eval(pattern: str = "*", progress: Callable[[str, int, int], None] | None = None,
-             full_facts: bool = False) -> dict:
-    """The offline evaluation over evals/critic/<pattern>.toml and evals/notices/<pattern>.toml.
-    With `full_facts`, also a draft from every notice with its case's facts (`score_full_facts`);
-    it is off by default because it adds a critique per case to the gate's run."""
+             full_facts: bool = True) -> dict:
+    """The offline evaluation over evals/critic/<pattern>.toml and evals/notices/<pattern>.toml,
+    including a draft from every notice with its case's facts (`score_full_facts`), so the gate
+    guards the drafter with full facts too; `full_facts=False` leaves that out."""
     from . import critique, draft, parse_notice
     from .rules import rules_version
 

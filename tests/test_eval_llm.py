@@ -343,7 +343,9 @@ def test_full_facts_drafts_offline_and_the_gate_run_unchanged(evals, env, tmp_pa
     env.setenv("POA_BACKEND", "openai")  # a shell setting never turns `poa eval` into a paid run
     code, plain, err = poa_eval(capsys, "--cases", "small", "--out", str(tmp_path / "runs"))
     assert code == 0 and plain["backend"] == "offline" and "usage" not in plain
-    assert not any(k.startswith("draft.full_facts") for k in plain["metrics"])  # off by default
+    assert "draft.full_facts_ready" in plain["metrics"]  # on by default: the gate guards it
+    code, lean, err = poa_eval(capsys, "--cases", "small", "--no-full-facts", "--out", str(tmp_path / "runs"))
+    assert code == 0 and not any(k.startswith("draft.full_facts") for k in lean["metrics"])
 
 
 def test_journal_lines_cut_short_are_ignored_and_unknown_runs_refused(evals, env, tmp_path, capsys):
