@@ -316,6 +316,23 @@ _AGENT_WINDOW = 120  # characters after the third party in which its fault must 
 _LINK_WINDOW = 60  # characters before the third party in which a causal link or a passive fault stands
 
 
+# The seller as the subject of the clause a third party stands in ("we approved our 3PL's switch ..."):
+# a "we" or "I" that is not only thinking or hearing, with no clause break between it and the party.
+_SELLER_SUBJECT = re.compile(
+    r"\b(we|i)\b(?!\s+(think|thought|believe|believed|guess|feel|felt|suppose|suspect|heard|hear|know|knew|"
+    r"found|find|noticed|realized|realised|see|saw|were told|was told|are|were|am|was)\b)", re.I)
+_CLAUSE_BREAK = re.compile(r"[,;:()]|\b(because|but|while|since|as|so|then|when|after|that|which|who|where|"
+                           r"although|though|however|until|if)\b|\band\s+(the\s+|our\s+|their\s+)?\S*\s*$", re.I)
+
+
+def _in_seller_clause(before: str) -> bool:
+    """Whether the text before a third party puts it in a clause whose subject is the seller."""
+    subject = None
+    for subject in _SELLER_SUBJECT.finditer(before):
+        pass
+    return subject is not None and not _CLAUSE_BREAK.search(before, subject.end())
+
+
 def check_third_party_fault(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     """A sentence whose agent is a third party (buyer, carrier, supplier, Amazon, competitor, a new
     employee, an agency...) followed by a fault, a negative verb or a judgement of it, with no
@@ -348,6 +365,8 @@ def check_third_party_fault(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
                 break
             if lex.has("acted_on", before):
                 continue  # the object of the seller's action ("we refunded all 19 buyers"), not an agent
+            if _in_seller_clause(letter.plain[sentence.start : start]):
+                continue  # "we copied the claims from the factory's catalog without checking them"
             # ... or the agent of a fault that follows it.
             m = lex.search("fault", letter.scanned(lex, end, min(sentence.end, end + _AGENT_WINDOW)))
             if m is not None and lex.search("seller_subject", letter.scanned(lex, end, end + m.start())) is None:
