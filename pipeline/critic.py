@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from . import letter as letter_mod
 from . import scoring
@@ -569,6 +569,25 @@ def check_not_english(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Find
         yield _finding(rule, letter.text, 0, 0, note=f" (about {share:.0%} of the text.)")
 
 
+class _Spans:
+    """A set of character spans as their sorted union, asked whether a span shares a character with
+    it in log time (a 1 MB letter has tens of thousands of findings and sentences)."""
+
+    def __init__(self, spans: Iterable[tuple[int, int]]):
+        merged: list[list[int]] = []
+        for a, b in sorted(spans):
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        self.starts = [a for a, _ in merged]
+        self.ends = [b for _, b in merged]
+
+    def touches(self, start: int, end: int) -> bool:
+        i = bisect_left(self.starts, end) - 1  # the last span starting before `end`; ends grow with starts
+        return i >= 0 and self.ends[i] > start
+
+
 def check_learned(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     """Sentences the learned classifier (pipeline/classifier.py) puts in this rule's category. The
     model reads each sentence once per letter; every learned rule takes its own category."""
@@ -580,13 +599,13 @@ def check_learned(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]
     if "learned" not in letter._memo:
         outside = _outside_letter(letter)
         # What the other rules already report (set by rule_findings): those lines are not read again.
-        reported = [(a, b) for c, a, b in letter._memo.get("reported", ()) if c in rule.defer_to]
+        reported = _Spans((a, b) for c, a, b in letter._memo.get("reported", ()) if c in rule.defer_to)
         labelled = []
         for sentence in letter.sentences:
             if outside(sentence):
                 continue
             start, end = _sentence_span(letter, sentence)
-            if end <= start or any(a < end and start < b for a, b in reported):
+            if end <= start or reported.touches(start, end):
                 continue
             category, p = trained.classify(letter.plain[sentence.start : sentence.end], sentence.section)
             if category != "none":
@@ -629,12 +648,14 @@ def _merge(findings: list[Finding], superseded: set[str]) -> list[Finding]:
             best[key] = f
     # A deferring finding (the learned classifier's) stands only where no other finding of those
     # categories touches its span: it adds what the rules missed, never a second opinion on a line.
-    deferring = {r.id: set(r.defer_to) for r in load_rules() if r.defer_to}
+    deferring = {r.id: frozenset(r.defer_to) for r in load_rules() if r.defer_to}
     if deferring:
         others = [f for f in best.values() if f.rule not in deferring and f.end > f.start]
+        covered = {cats: _Spans((o.start, o.end) for o in others if o.category in cats)
+                   for cats in set(deferring.values())}
         for key, f in list(best.items()):
             cats = deferring.get(f.rule)
-            if cats and any(o.category in cats and o.start < f.end and f.start < o.end for o in others):
+            if cats and covered[cats].touches(f.start, f.end):
                 del best[key]
     yielding = {r.id: r.yield_to for r in load_rules() if r.yield_to}
     spans: dict[str, list[tuple[int, int]]] = {}
