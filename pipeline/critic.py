@@ -534,7 +534,9 @@ def foreign_latin_sentences(letter: Letter, lex: Lexicon, min_words: int = 4, mi
                     e += 1
                 if w[0].isupper():
                     caps += 1
-            if f >= min_function and f >= 2 * e + 1 and caps * 2 <= len(words):
+            # Three function words of another language; or, with no English one at all, two.
+            enough = f >= min_function or (f >= 2 and e == 0)
+            if enough and f >= 2 * e + 1 and caps * 2 <= len(words):
                 found.append((s, len(words)))
     letter._memo[key] = found
     return found
