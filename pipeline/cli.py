@@ -105,8 +105,7 @@ def _critique_command(args: argparse.Namespace) -> int:
         return 2
     result = _with_model("critique", backend, lambda: backend.critique(text), lambda: critique(text))
     if args.format == "json":
-        json.dump(result.model_dump(mode="json"), sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        _dump(result)
     else:
         name = "<stdin>" if args.file == "-" else args.file
         sys.stdout.write(format_text(result, text, name, _Style(_use_colour(args.color, sys.stdout))))

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from . import letter as letter_mod
 from . import scoring
-from .letter import Letter, Sentence
+from .letter import CJK, Letter, Sentence
 from .models import Critique, Finding, Sections, SectionSpan, TextStats, severity_rank
 from .anchors import match_starts, may_match
 from .rules import Lexicon, Pattern, Rule, lexicon, load_rules, pattern_index, rules_version
@@ -19,7 +19,6 @@ _HOLD = re.compile(
     r"|\b(will|shall) not be (resold|sold|shipped|sent|listed|relisted|used|returned|restocked|reused)\b",
     re.I,
 )
-_CJK = re.compile(r"[\u3400-\u9fff\u3040-\u30ff\uac00-\ud7af]")
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 _OTHER_LETTER = re.compile(r"[^\W\d_\x00-\u024f]")
 
@@ -488,10 +487,10 @@ def check_too_long(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding
 
 def foreign_share(plain: str) -> float:
     """Share of the letter's words not in Latin script (two Chinese characters read as one word)."""
-    if plain.isascii() or not (_CJK.search(plain) or _OTHER_LETTER.search(plain)):
+    if plain.isascii() or not (CJK.search(plain) or _OTHER_LETTER.search(plain)):
         return 0.0  # nothing outside Latin script: no need to count the words
-    cjk = len(_CJK.findall(plain)) / 2
-    rest = _CJK.sub(" ", plain) if cjk else plain
+    cjk = len(CJK.findall(plain)) / 2
+    rest = CJK.sub(" ", plain) if cjk else plain
     runs = _LETTER_RUN.findall(rest)
     # Only letters outside Latin script (Cyrillic, Greek, Arabic...) need each run read.
     other = sum(1 for r in runs if any(ord(c) > 0x24F for c in r)) if _OTHER_LETTER.search(rest) else 0

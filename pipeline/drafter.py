@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from .critic import critique
-from .letter import word_count
+from .letter import CJK, word_count
 from .models import (
     POA,
     ActionItem,
@@ -26,8 +26,6 @@ from .models import (
 )
 from .playbooks import RESERVED, SLOT, Playbook, RootCause, playbook_for
 from .rules import lexicon
-
-_CJK = re.compile(r"[\u3400-\u9fff\u3040-\u30ff\uac00-\ud7af]")
 
 SLOT_LABEL = re.compile(r"\[[a-z][^\[\]\n]*\]")  # an unfilled slot as the letter shows it
 SECTION_TITLES = {
@@ -272,7 +270,7 @@ def draft(notice: Notice, facts: Facts | None = None) -> Draft:
         warnings.append(f"answers for slots this playbook does not use were ignored: {', '.join(unknown)}")
     given = [facts.what_happened or "", *(a.what for a in facts.actions), *(m.what for m in facts.measures),
              *facts.slots.values()]
-    if any(_CJK.search(t) for t in given):
+    if any(CJK.search(t) for t in given):
         warnings.append("some answers are not in English; the letter must be in English: write them in English, "
                         "or draft with the model backend, which translates them")
     fill = _Filler(book, notice, facts)

@@ -44,6 +44,8 @@ _HEADING_LEAD = re.compile(
 )
 # Empty numbering left on one line ("1. 2. 3."): no content, however many numbers.
 _NUMBERING_ONLY = re.compile(r"^(?:\s*\(?\d{1,2}[.)、]\s*)+$")
+# Chinese, Japanese and Korean characters: text that is not English on its face.
+CJK = re.compile(r"[\u3400-\u9fff\u3040-\u30ff\uac00-\ud7af]")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?|[\u3400-\u9fff]")
 _SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)|[。！？]+[”’」）]*")
 _ABBREVIATIONS = frozenset(
