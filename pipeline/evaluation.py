@@ -235,25 +235,36 @@ def score_notices(cases: list[dict], reader: Callable[[str], object]) -> dict:
 
 
 def score_readings(results: Iterable[tuple[dict, Notice]]) -> dict:
-    """`score_notices` for readings already made, one per labeled notice."""
+    """`score_notices` for readings already made, one per labeled notice. Per case: the violation and
+    whether each set (ASINs, order IDs, metric name and value) is exact; over all cases: precision and
+    recall of each set's items (read and right / read, read and right / expected)."""
     rows, confusion = [], {}
+    tally = {kind: [0, 0, 0] for kind in ("asins", "orders", "metrics")}  # right, read, expected
     for case, got in results:
         want = case["expected"]
-        metrics_ok = {(m.name, m.value) for m in got.metrics} == {(m["name"], m["value"]) for m in want["metrics"]}
+        sets = {
+            "asins": (set(got.asins), set(want["asins"])),
+            "orders": (set(got.order_ids), set(want["order_ids"])),
+            "metrics": ({(m.name, m.value) for m in got.metrics}, {(m["name"], m["value"]) for m in want["metrics"]}),
+        }
         row = {"id": case["id"], "set": case["set"], "expected": want["violation"], "got": got.violation,
-               "confidence": got.confidence, "violation_ok": got.violation == want["violation"],
-               "asins_ok": set(got.asins) == set(want["asins"]), "orders_ok": set(got.order_ids) == set(want["order_ids"]),
-               "metrics_ok": metrics_ok}
+               "confidence": got.confidence, "violation_ok": got.violation == want["violation"]}
+        for kind, (read, expected) in sets.items():
+            row[f"{kind}_ok"] = read == expected
+            counts = tally[kind]
+            counts[0] += len(read & expected)
+            counts[1] += len(read)
+            counts[2] += len(expected)
         rows.append(row)
         confusion.setdefault(want["violation"], {}).setdefault(got.violation, 0)
         confusion[want["violation"]][got.violation] += 1
     n = len(rows) or 1
-    return {
-        "metrics": {f"notice.{k}": round(sum(r[f"{k}_ok"] for r in rows) / n, 4)
-                    for k in ("violation", "asins", "orders", "metrics")},
-        "confusion": confusion,
-        "cases": rows,
-    }
+    metrics = {f"notice.{k}": round(sum(r[f"{k}_ok"] for r in rows) / n, 4)
+               for k in ("violation", "asins", "orders", "metrics")}
+    for kind, (right, read, expected) in tally.items():
+        metrics[f"notice.{kind}.precision"] = round(right / read, 4) if read else 1.0
+        metrics[f"notice.{kind}.recall"] = round(right / expected, 4) if expected else 1.0
+    return {"metrics": metrics, "confusion": confusion, "cases": rows}
 
 
 def score_drafts(cases: list[dict], reader, drafter) -> dict:

@@ -71,3 +71,18 @@ def test_write_run(tmp_path):
     json_path, md_path = write_run(run, tmp_path)
     assert json.loads(json_path.read_text())["metrics"] == {"critic.recall": 0.9}
     assert "| critic.recall | 0.900 |" in md_path.read_text()
+
+
+def test_identifier_and_metric_precision_and_recall_count_items():
+    from pipeline.evaluation import score_readings
+    from pipeline.models import Notice
+
+    case = {"id": "n1", "set": "t", "expected": {"violation": "order_defect_rate", "asins": ["B0AAAAAAAA", "B0BBBBBBBB"],
+                                                  "order_ids": ["111-1111111-1111111"], "metrics": []}}
+    got = Notice(violation="order_defect_rate", confidence=0.9, asins=["B0AAAAAAAA", "B0CCCCCCCC", "B0DDDDDDDD"],
+                 order_ids=["111-1111111-1111111"])
+    m = score_readings([(case, got)])["metrics"]
+    assert m["notice.asins"] == 0.0  # the set is not exact
+    assert (m["notice.asins.precision"], m["notice.asins.recall"]) == (round(1 / 3, 4), 0.5)
+    assert (m["notice.orders.precision"], m["notice.orders.recall"]) == (1.0, 1.0)
+    assert (m["notice.metrics.precision"], m["notice.metrics.recall"]) == (1.0, 1.0)  # nothing read, nothing expected
