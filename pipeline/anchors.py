@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterator
+from functools import lru_cache
 from re import _constants as C  # noqa: N812 - the parser's opcode names
 from re import _parser
 
@@ -20,6 +21,18 @@ Anchors = tuple[frozenset[str], ...]
 MIN_ANCHOR = 3  # a string as short as "a" filters nothing (two characters suffice for Chinese)
 MAX_SETS = 4
 _REPEATS = tuple(op for op in (C.MAX_REPEAT, C.MIN_REPEAT, getattr(C, "POSSESSIVE_REPEAT", None)) if op)
+
+
+@lru_cache(maxsize=4096)
+def _parse(pattern: str, verbose: int):
+    """The parse tree of a pattern, once for every reading below. Only VERBOSE changes the tree;
+    IGNORECASE and MULTILINE act when the tree is compiled, so `state.flags` holds the inline flags.
+    The readers never change the tree they are given."""
+    return _parser.parse(pattern, verbose)
+
+
+def parse(pattern: str, flags: int = 0):
+    return _parse(pattern, flags & re.VERBOSE)
 
 
 def _selective(s: str) -> bool:
@@ -97,7 +110,7 @@ def has_upper(pattern: str) -> bool:
         return False
 
     try:
-        return walk(list(_parser.parse(pattern)))
+        return walk(list(parse(pattern)))
     except re.error:
         return True
 
@@ -106,7 +119,7 @@ def anchors(pattern: str, flags: int = 0) -> Anchors:
     """The anchor sets of a pattern (lower case when `flags` has IGNORECASE); empty if none."""
     fold = bool(flags & re.IGNORECASE)
     try:
-        parsed = _parser.parse(pattern, flags)
+        parsed = parse(pattern, flags)
     except re.error:
         return ()
     if not fold and parsed.state.flags & re.IGNORECASE:
@@ -163,7 +176,7 @@ def extent(pattern: str, flags: int = 0) -> tuple[int, int] | None:
     attempt starts it may read (look-aheads and "\\b" or "$" at the end look past the match). None
     when a repeat has no upper bound. Within that reach, where the text is cut makes no difference."""
     try:
-        return _extent(list(_parser.parse(pattern, flags)))
+        return _extent(list(parse(pattern, flags)))
     except re.error:
         return None
 
@@ -175,7 +188,7 @@ def repeated_runs(pattern: str, flags: int = 0) -> tuple[str, ...]:
     if flags & re.IGNORECASE:
         return ()
     try:
-        parsed = _parser.parse(pattern, flags)
+        parsed = parse(pattern, flags)
     except re.error:
         return ()
     if parsed.state.flags & re.IGNORECASE:
