@@ -7,7 +7,7 @@ import threading
 
 import streamlit as st
 
-from pipeline import critique, draft, parse_notice, questions
+from pipeline import critique, draft, parse_notice, preload, questions
 from pipeline.cases import CaseStore, StoreError, default_home
 from pipeline.export import to_docx, to_markdown
 from pipeline.i18n import LANGUAGES, category_labels, finding_text, t
@@ -32,13 +32,21 @@ def open_store(home: str) -> CaseStore:
     return CaseStore(home)
 
 
+WARM_UP_AFTER_S = 2.0
+
+
 @st.cache_resource(show_spinner=False)
-def warm_up() -> threading.Thread:
-    """Load the rules once per server, beside the first page rather than before it, so the first
-    check a user asks for is as fast as the rest and the page is not held busy meanwhile."""
-    thread = threading.Thread(target=critique, args=("Root cause: warm up.",), name="poa-warm-up", daemon=True)
-    thread.start()
-    return thread
+def warm_up() -> threading.Timer:
+    """Load the rules once per server, so the first check a user asks for is as fast as the rest.
+
+    It waits until the first page has drawn: loading holds Python's lock for about half a second,
+    and run while the browser fetches the page's widget scripts from this same process it held the
+    page back by as much (bench/page_bench.py). A check asked for sooner loads them itself, or waits
+    for the loading under way (`preload`), never loading twice."""
+    timer = threading.Timer(WARM_UP_AFTER_S, preload)
+    timer.name, timer.daemon = "poa-warm-up", True
+    timer.start()
+    return timer
 
 
 def store() -> CaseStore | None:
@@ -160,6 +168,7 @@ def estimate(text: str, step: str) -> None:
 
 def streamed_draft(notice, facts):
     """With a model: show the draft as it is written, then check it; offline: draft at once."""
+    preload()
     backend = model_backend()
     if backend is None:
         return draft(notice, facts)
@@ -190,6 +199,7 @@ def streamed_draft(notice, facts):
 
 def run_job(llm_job, offline_job):
     """The model's result, or the offline one with the reason shown when the model fails."""
+    preload()  # the rules run in both backends
     backend = model_backend()
     if backend is None:
         return offline_job()

@@ -355,3 +355,29 @@ def test_every_dev_letter_gives_exact_spans(root):
 def test_critique_rejects_non_text():
     with pytest.raises(TypeError):
         critique(b"bytes")  # type: ignore[arg-type]
+
+
+def test_preload_from_several_threads_loads_once_and_all_wait_for_it(monkeypatch):
+    import threading
+    import time
+
+    import pipeline
+
+    calls = []
+
+    def slow_critique(text):
+        calls.append(text)
+        time.sleep(0.2)  # a load in progress while the other threads arrive
+
+    monkeypatch.setattr(pipeline, "critique", slow_critique)
+    monkeypatch.setattr(pipeline, "_preloaded", threading.Event())
+    finished = []
+    threads = [threading.Thread(target=lambda: (pipeline.preload(), finished.append(len(calls)))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert finished == [1, 1, 1, 1]  # none returned before the load was done
+    pipeline.preload()
+    assert len(calls) == 1
