@@ -87,14 +87,9 @@ def sidebar() -> None:
         for case in summaries:
             cols = st.columns([5, 1])
             mode = tr(f"mode.{case.mode}")
-            if cols[0].button(f"{case.title} · {mode} · v{case.versions}", key=f"{S}open.{case.id}", use_container_width=True):
-                open_case(case.id)
-            if cols[1].button("✕", key=f"{S}delete.{case.id}", help=tr("sidebar.delete")):
-                guarded(lambda cid=case.id: cases.delete(cid))
-                for key in ("case.draft", "case.critique"):
-                    if st.session_state.get(S + key) == case.id:
-                        st.session_state.pop(S + key)
-                st.rerun()
+            cols[0].button(f"{case.title} · {mode} · v{case.versions}", key=f"{S}open.{case.id}", use_container_width=True,
+                           on_click=open_case, args=(case.id,))
+            cols[1].button("✕", key=f"{S}delete.{case.id}", help=tr("sidebar.delete"), on_click=delete_case, args=(case.id,))
         current = st.session_state.get(S + "case.draft") or st.session_state.get(S + "case.critique")
         if current:
             exported = guarded(lambda: cases.export(current))
@@ -106,13 +101,31 @@ def sidebar() -> None:
         if not st.session_state.get(S + "import_open") and not st.button(tr("sidebar.import_open"), key=S + "import_open_button"):
             return
         st.session_state[S + "import_open"] = True
-        upload = st.file_uploader(tr("sidebar.import"), type=["json"], key=S + "import")
-        if upload is not None and st.session_state.get(S + "imported") != upload.file_id:
-            st.session_state[S + "imported"] = upload.file_id
-            new_id = guarded(lambda: cases.import_json(upload.getvalue().decode("utf-8", errors="replace")))
-            if new_id:
-                open_case(new_id)
-                st.success(tr("sidebar.imported"))
+        st.file_uploader(tr("sidebar.import"), type=["json"], key=S + "import", on_change=import_case)
+        if st.session_state.pop(S + "import_done", False):
+            st.success(tr("sidebar.imported"))
+
+
+# The sidebar is drawn after the page, so its buttons act in callbacks: they run before the next
+# run draws anything, when the boxes they fill can still be set.
+def delete_case(case_id: str) -> None:
+    cases = store()
+    if cases is None or not guarded(lambda: cases.delete(case_id) or True):
+        return
+    for key in ("case.draft", "case.critique"):
+        if st.session_state.get(S + key) == case_id:
+            st.session_state.pop(S + key)
+
+
+def import_case() -> None:
+    upload = st.session_state.get(S + "import")
+    cases = store()
+    if upload is None or cases is None:
+        return
+    new_id = guarded(lambda: cases.import_json(upload.getvalue().decode("utf-8", errors="replace")))
+    if new_id:
+        open_case(new_id)
+        st.session_state[S + "import_done"] = True
 
 
 def model_settings() -> None:
@@ -629,7 +642,6 @@ def main() -> None:
         wanted = st.query_params.get("case")
         if wanted:
             open_case(wanted)  # a refresh reopens the case in the address bar
-    sidebar()
     st.title(tr("app.title"))
     st.caption(tr("app.subtitle"))
     draft_box, critique_box, evals_box = st.tabs([tr("tab.draft"), tr("tab.critique"), tr("tab.evals")])
@@ -639,6 +651,9 @@ def main() -> None:
         critique_tab()
     with evals_box:
         evals_tab()
+    # After the page: its widgets' scripts are fetched first, so the notice box comes sooner, and
+    # the case list shows what this run saved.
+    sidebar()
     warm_up()
 
 

@@ -188,6 +188,18 @@ def test_draft_review_edit_download_and_reopen_after_restart(server, browser, tm
     sync_api.expect(page.get_by_label("The letter (edit here", exact=False)).to_contain_text("Acme Home Store")
     page.locator("div.poa-letter").first.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "3-reopened-after-restart.png"))
+    # Export the case as JSON and import it back: a second copy joins the list, every version with it.
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Export this case", exact=False).click()
+    exported = tmp_path / "case.json"
+    info.value.save_as(exported)
+    assert len(json.loads(exported.read_text(encoding="utf-8"))["case"]["versions"]) == 2
+    page.get_by_role("button", name="Import a case", exact=False).click()
+    page.locator("section[data-testid='stSidebar'] input[type='file']").set_input_files(str(exported))
+    page.get_by_text("Case imported.", exact=True).wait_for(timeout=20_000)
+    cases = page.get_by_role("button", name="order_defect_rate", exact=False)
+    sync_api.expect(cases).to_have_count(2, timeout=20_000)
+    assert all("v2" in cases.nth(i).inner_text() for i in range(2))
     # The evals page: run, see the figures and a case with expected and found spans.
     page.get_by_role("tab", name="Evals").click()
     page.get_by_role("button", name="Run the offline evals").click()
