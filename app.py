@@ -7,13 +7,12 @@ import threading
 
 import streamlit as st
 
-from pipeline import critique, draft, parse_notice, preload, questions
+import pipeline
+from pipeline import preload
 from pipeline.cases import CaseStore, StoreError, default_home
-from pipeline.export import to_docx, to_markdown
 from pipeline.i18n import LANGUAGES, category_labels, finding_text, t
 from pipeline.inputs import paste_problem
 from pipeline.models import VIOLATIONS, Facts
-from pipeline.playbooks import load_playbooks
 from pipeline.review import highlight_html, legend_html, section_texts
 
 S = "poa."  # session keys are namespaced
@@ -184,7 +183,7 @@ def streamed_draft(notice, facts):
     preload()
     backend = model_backend()
     if backend is None:
-        return draft(notice, facts)
+        return pipeline.draft(notice, facts)
     import asyncio
 
     from pipeline.llm import LLMError
@@ -205,7 +204,7 @@ def streamed_draft(notice, facts):
     try:
         result = backend.finish_draft(notice, facts, asyncio.run(consume()))
     except (LLMError, ValueError):
-        result = run_job(lambda b: b.draft(notice, facts), lambda: draft(notice, facts))
+        result = run_job(lambda b: b.draft(notice, facts), lambda: pipeline.draft(notice, facts))
     shown.empty()
     return result
 
@@ -242,6 +241,18 @@ def open_case(case_id: str) -> None:
     st.session_state[S + "tab"] = case.mode
 
 
+def as_markdown(text: str) -> str:
+    from pipeline.export import to_markdown  # loaded when a download is asked for, not with the page
+
+    return to_markdown(text)
+
+
+def as_docx(text: str) -> bytes:
+    from pipeline.export import to_docx
+
+    return to_docx(text)
+
+
 # --- review ------------------------------------------------------------------------------------------------
 
 
@@ -266,7 +277,7 @@ def recheck(case_id: str) -> None:
         return
     cases = store()
     if cases is not None:
-        checked = run_job(lambda b: b.critique(text), lambda: critique(text))
+        checked = run_job(lambda b: b.critique(text), lambda: pipeline.critique(text))
         guarded(lambda: cases.add_version(case_id, text, checked, "edit", checked.backend))
 
 
@@ -318,7 +329,7 @@ def review(case_id: str) -> None:
     if case is None or not case.versions:
         return
     latest = case.versions[-1]
-    result = latest.critique or critique(latest.text)
+    result = latest.critique or pipeline.critique(latest.text)
     labels = category_labels(lang())
     cols = st.columns(4)
     cols[0].metric(tr("review.score"), f"{result.score}/100")
@@ -373,9 +384,9 @@ def review(case_id: str) -> None:
     # The files are made when a button is clicked (on Streamlit's download thread, so no st.* calls and
     # no st caches), not on every check: a .docx takes ~0.1 s to build.
     text = latest.text
-    cols[1].download_button(".md", lambda: to_markdown(text), file_name="plan-of-action.md",
+    cols[1].download_button(".md", lambda: as_markdown(text), file_name="plan-of-action.md",
                             mime="text/markdown", key=S + "dl.md")
-    cols[2].download_button(".docx", lambda: to_docx(text), file_name="plan-of-action.docx", key=S + "dl.docx",
+    cols[2].download_button(".docx", lambda: as_docx(text), file_name="plan-of-action.docx", key=S + "dl.docx",
                             mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 
@@ -414,7 +425,7 @@ def draft_tab() -> None:
             st.error(tr("input." + problem))
         else:
             with st.spinner(tr("draft.reading")):
-                notice = run_job(lambda b: b.parse_notice(text), lambda: parse_notice(text))
+                notice = run_job(lambda b: b.parse_notice(text), lambda: pipeline.parse_notice(text))
             st.session_state[S + "notice"] = notice
             case_id = ensure_case("draft")
             cases = store()
@@ -424,6 +435,8 @@ def draft_tab() -> None:
     notice = st.session_state.get(S + "notice")
     if notice is None:
         return
+    from pipeline.playbooks import load_playbooks
+
     books = load_playbooks()
     st.subheader(tr("draft.alleged"))
     if notice.warnings:
@@ -457,8 +470,7 @@ def draft_tab() -> None:
 
     st.subheader(tr("draft.questions"))
     facts = st.session_state.get(S + "facts") or Facts()
-    book = books[corrected.violation]
-    items = questions(corrected, facts)
+    items = pipeline.questions(corrected, facts)
     choice = items[0]
     options = [o.id for o in choice.options]
     labels = {o.id: (o.label_zh if lang() == "zh" and o.label_zh else o.label) for o in choice.options}
@@ -468,7 +480,7 @@ def draft_tab() -> None:
     with st.form(S + "facts_form"):
         what = st.text_area(tr("draft.what_happened"), facts.what_happened or "", key=S + "what_happened")
         slots = {}
-        for q in questions(corrected, Facts(root_causes=picked)):
+        for q in pipeline.questions(corrected, Facts(root_causes=picked)):
             if not q.slot:
                 continue
             ask = q.ask_zh if lang() == "zh" and q.ask_zh else q.ask
@@ -518,7 +530,7 @@ def check_letter() -> None:
     if problem:
         st.session_state[S + "check_problem"] = tr("input." + problem)
         return
-    result = run_job(lambda b: b.critique(text), lambda: critique(text))
+    result = run_job(lambda b: b.critique(text), lambda: pipeline.critique(text))
     case_id = ensure_case("critique")
     cases = store()
     if case_id and cases and guarded(lambda: cases.add_version(case_id, text, result, "critique", result.backend)):
@@ -619,7 +631,7 @@ def evals_tab() -> None:
                          source=f.get("source", "rules"))
                  for f in kept[case_id]["findings"] if 0 <= f["start"] <= f["end"] <= len(item.text)]
     else:
-        found = critique(item.text).findings
+        found = pipeline.critique(item.text).findings
     left, right = st.columns(2)
     left.markdown(f"**{tr('evals.expected')}** ({len(expected)})")
     left.html(highlight_html(item.text, expected))
