@@ -373,7 +373,8 @@ def run_eval(pattern: str = "*", progress: Callable[[str, int, int], None] | Non
         return critique(text)
 
     critic_report = score_critic(letters, critic_with_progress)
-    report["metrics"].update(critic_metrics(critic_report))
+    if letters:  # a selection without letters (or notices) has no figures for them, not zeros
+        report["metrics"].update(critic_metrics(critic_report))
     report["critic"] = {
         "sets": [p.stem for p in letter_files],
         "missed": [{"letter": lid, "category": lab.category, "quote": lab.quote} for lid, lab in critic_report.missed],
@@ -385,15 +386,17 @@ def run_eval(pattern: str = "*", progress: Callable[[str, int, int], None] | Non
         progress("notices", 0, len(cases))
     notices = score_notices(cases, parse_notice)
     drafts = score_drafts(cases, parse_notice, draft)
-    report["metrics"].update(notices["metrics"])
-    report["metrics"].update(drafts["metrics"])
+    if cases:
+        report["metrics"].update(notices["metrics"])
+        report["metrics"].update(drafts["metrics"])
     report["notices"] = {"sets": [p.stem for p in notice_files], "confusion": notices["confusion"],
                          "cases": notices["cases"]}
     report["drafts"] = {"cases": drafts["cases"]}
     if full_facts:
         given = [(case, case_facts(case)) for case in cases if case.get("facts")]
         scored = score_full_facts((case, draft(parse_notice(case["text"]), facts)) for case, facts in given)
-        report["metrics"].update(scored["metrics"])
+        if given:
+            report["metrics"].update(scored["metrics"])
         report["drafts"]["full_facts"] = scored["cases"]
     report["seconds"] = round(_time.monotonic() - started, 2)
     return report

@@ -86,3 +86,12 @@ def test_identifier_and_metric_precision_and_recall_count_items():
     assert (m["notice.asins.precision"], m["notice.asins.recall"]) == (round(1 / 3, 4), 0.5)
     assert (m["notice.orders.precision"], m["notice.orders.recall"]) == (1.0, 1.0)
     assert (m["notice.metrics.precision"], m["notice.metrics.recall"]) == (1.0, 1.0)  # nothing read, nothing expected
+
+
+def test_a_selection_without_notices_reports_no_notice_figures():
+    from pipeline.evaluation import run_eval
+
+    run = run_eval("dev9", full_facts=True)  # dev9 exists among the critic sets only
+    assert run["critic"]["sets"] == ["dev9"] and run["notices"]["sets"] == []
+    assert "critic.recall" in run["metrics"]
+    assert not [k for k in run["metrics"] if k.startswith(("notice.", "draft."))]
