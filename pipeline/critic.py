@@ -614,7 +614,7 @@ def check_learned(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]
         letter._memo["learned"] = labelled
     wanted = rule.params.get("category", rule.category)
     for category, start, end, p in letter._memo["learned"]:
-        if category == wanted:
+        if category == wanted and not any(letter.has(lex, group, start, end) for group in rule.unless):
             yield _finding(rule, letter.text, start, end, note=f" (model confidence {p:.0%})")
 
 

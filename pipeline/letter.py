@@ -42,6 +42,7 @@ _HEADING_LEAD = re.compile(
     r"^(?:(?:the|our|my|a|an|some|and|then|next|finally|lastly|first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?|one|two|three|four|five|part \w+|section \w+|step \w+)\b\s*[,:.\-–—]*\s+)+",
     re.I,
 )
+_COURTESY = re.compile(r"(thank|thanks|please|sincerely|(best |kind |warm )?regards)\b", re.I)
 # Empty numbering left on one line ("1. 2. 3."): no content, however many numbers.
 _NUMBERING_ONLY = re.compile(r"^(?:\s*\(?\d{1,2}[.)、]\s*)+$")
 # Chinese, Japanese and Korean characters: text that is not English on its face.
@@ -88,12 +89,20 @@ class Section:
     body_end: int
 
     def has_content(self, plain: str) -> bool:
-        """A written line under the heading: five words or a finished sentence, so that a bare
-        signature ("Wang Fang, Warehouse Lead") or empty numbering does not count."""
+        """A written line under the heading: five words, a finished sentence or two list items, so
+        that a bare signature ("Wang Fang, Warehouse Lead"), empty numbering or a line of thanks
+        does not count."""
+        items = 0
         for line in plain[self.body_start : self.body_end].split("\n"):
+            listed = LIST_MARKER.match(line) is not None
             line = _NUMBERING_ONLY.sub("", LIST_MARKER.sub("", line)).strip()
+            if _COURTESY.match(line):  # "Thank you, please reinstate ..." under an empty heading
+                continue
             words = len(_WORD.findall(line))
             if words >= 5 or (words >= 2 and line.endswith((".", "!", "?", "。", "！", "？"))):
+                return True
+            items += listed and words >= 2
+            if items >= 2:  # terse list items ("* Checked the stock", "* Removed some units") are content
                 return True
         return False
 
@@ -258,16 +267,31 @@ def _section_patterns() -> dict:
 _PRIORITY = ("combined", "closing", "other", "preventive_measures", "root_cause", "actions", "corrective_actions")
 
 
-def _resolve_actions(headings: list[Heading]) -> list[Heading]:
-    """A heading that names actions without tense ("What we will do") takes its place from its
-    neighbours: corrective when a preventive heading follows and no corrective one came before,
-    otherwise preventive."""
+_DONE = re.compile(
+    r"\b(we|i)\s+(have\s+|had\s+|\W?ve\s+)?(already\s+|also\s+|then\s+)?([a-z]+ed|took|sent|made|did|put|set|gave|told|wrote|"
+    r"paid|began|built|found|got|held|kept|left|met|ran|sold|spoke|stopped|shut)\b|\b(have|has) been\b",
+    re.I,
+)
+_TO_COME = re.compile(r"\b(will|shall|going to|plan to|intend to)\b|\w['’]ll\b", re.I)
+
+
+def _resolve_actions(headings: list[Heading], plain: str) -> list[Heading]:
+    """A heading that names actions without tense ("What we will do", "Actions:") takes its place
+    from its neighbours: corrective when a preventive heading follows and no corrective one came
+    before; with neither, corrective when what is under it is told as done and nothing as to come
+    ("Actions: we fixed the repricer and refunded customers"); otherwise preventive."""
     resolved = []
     for i, h in enumerate(headings):
         if h.sections == ("actions",):
             before = {k for g in headings[:i] for k in g.sections}
             after = {k for g in headings[i + 1 :] for k in g.sections}
-            kind = "corrective_actions" if "preventive_measures" in after and "corrective_actions" not in before else "preventive_measures"
+            if "corrective_actions" in before:
+                kind = "preventive_measures"
+            elif "preventive_measures" in after:
+                kind = "corrective_actions"
+            else:
+                body = plain[h.body_start : headings[i + 1].start if i + 1 < len(headings) else len(plain)]
+                kind = "corrective_actions" if _DONE.search(body) and not _TO_COME.search(body) else "preventive_measures"
             h = Heading(h.start, h.end, (kind,), h.inferred, h.body_start)
         resolved.append(h)
     return resolved
@@ -309,12 +333,17 @@ _NOT_HEADING_START = re.compile(
 )
 
 
+_DOTTED_HEADING = re.compile(r"\s*([^.!?:：\n]{2,60}?)\.(?:\s+|$)")
+# The label of one item in a list, not a heading: "- Step 1: We removed the item".
+_ENUMERATOR = re.compile(r"^(step|action|measure|item|point)\s*\d{1,2}[.)]?$", re.I)
+
+
 @lru_cache(maxsize=8192)
 def _classify_by_words(candidate: str) -> tuple[str, ...] | None:
     """A short heading no heading pattern names, read by the classes of its words."""
     max_words, classes = _heading_words()
     text = _HEADING_LEAD.sub("", candidate).strip().rstrip(" :：?？*_")
-    if not text or word_count(text) > max_words or _NOT_HEADING_START.match(text):
+    if not text or word_count(text) > max_words or _NOT_HEADING_START.match(text) or _ENUMERATOR.match(text):
         return None
     for kind, rx in classes:
         if rx.search(text):
@@ -357,6 +386,15 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
             candidate = _EMPHASIS.sub("", rest[: colon.start()]).strip()
             body_start = start + offset + colon.end()
         kinds = _classify_heading(candidate) if candidate else None
+        if kinds is None and marker:
+            # A numbered heading closed by a full stop, alone or with its text after it on the line:
+            # "3. Corrective actions completed.", "2. Root cause. Our listing procedure did not ...".
+            dotted = _DOTTED_HEADING.match(rest)
+            if dotted and word_count(dotted.group(1)) <= 5:
+                found = _classify_heading(_EMPHASIS.sub("", dotted.group(1)).strip())
+                if found and found != ("closing",):
+                    kinds, candidate = found, dotted.group(1)
+                    body_start = start + offset + dotted.end() if dotted.end() < len(rest.rstrip()) else end
         if kinds is None and candidate and (body_start != end or _heading_form(rest, marker)):
             kinds = _classify_by_words(candidate)
         if kinds is None and whole and whole_words <= 12 and not long_line and _classify_heading(whole) == ("closing",):
@@ -382,7 +420,7 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
                 break
     headings.sort(key=lambda h: h.start)
     # After the cues, so that "What we will do" followed by "Going forward, we ..." reads as corrective.
-    return _resolve_actions(headings)
+    return _resolve_actions(headings, plain)
 
 
 def _sections(plain: str, headings: list[Heading]) -> list[Section]:
