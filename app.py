@@ -84,11 +84,12 @@ def sidebar() -> None:
         if not summaries:
             st.caption(tr("sidebar.no_cases"))
         for case in summaries:
-            cols = st.columns([5, 1])
+            cols = st.columns([4, 1])
             mode = tr(f"mode.{case.mode}")
             cols[0].button(f"{case.title} · {mode} · v{case.versions}", key=f"{S}open.{case.id}", use_container_width=True,
                            on_click=open_case, args=(case.id,))
-            cols[1].button("✕", key=f"{S}delete.{case.id}", help=tr("sidebar.delete"), on_click=delete_case, args=(case.id,))
+            cols[1].button(":material/delete:", key=f"{S}delete.{case.id}", help=tr("sidebar.delete"), on_click=delete_case,
+                           args=(case.id,), use_container_width=True)
         current = st.session_state.get(S + "case.draft") or st.session_state.get(S + "case.critique")
         if current:
             exported = guarded(lambda: cases.export(current))
@@ -234,6 +235,7 @@ def open_case(case_id: str) -> None:
         st.session_state[S + "notice_text"] = case.notice_text
         st.session_state[S + "notice"] = case.notice
         st.session_state[S + "facts"] = case.facts or Facts()
+        new_reading()
     else:
         st.session_state[S + "letter_text"] = case.versions[-1].text if case.versions else ""
     if case.versions:
@@ -405,6 +407,11 @@ def ensure_case(mode: str) -> str | None:
     return st.session_state[key]
 
 
+def new_reading() -> None:
+    """A notice was read or a case opened: the correction boxes start again from what it says."""
+    st.session_state[S + "reading"] = st.session_state.get(S + "reading", 0) + 1
+
+
 def save_notice_text() -> None:
     """Keep what was pasted even before it is read: a refresh must not lose it."""
     text = st.session_state.get(S + "notice_text", "")
@@ -427,6 +434,7 @@ def draft_tab() -> None:
             with st.spinner(tr("draft.reading")):
                 notice = run_job(lambda b: b.parse_notice(text), lambda: pipeline.parse_notice(text))
             st.session_state[S + "notice"] = notice
+            new_reading()
             case_id = ensure_case("draft")
             cases = store()
             if case_id and cases:
@@ -443,14 +451,21 @@ def draft_tab() -> None:
         for w in notice.warnings:
             st.warning(w)
     cols = st.columns([3, 1])
-    index = VIOLATIONS.index(notice.violation) if notice.violation in VIOLATIONS else VIOLATIONS.index("other")
+    # The boxes below belong to this reading of the notice (a new one starts from what it says), and
+    # the violation box to this interface language too: the browser would keep showing a choice in
+    # the words it was made in. The choice itself is kept by its id across languages.
+    reading = st.session_state.get(S + "reading", 0)
+    chosen_key = S + f"violation_id.{reading}"
+    current = st.session_state.get(chosen_key, notice.violation)
+    index = VIOLATIONS.index(current) if current in VIOLATIONS else VIOLATIONS.index("other")
     chosen = cols[0].selectbox(
-        tr("draft.violation"), VIOLATIONS, index=index, key=S + "violation",
+        tr("draft.violation"), VIOLATIONS, index=index, key=S + f"violation.{reading}.{lang()}",
         format_func=lambda v: books[v].title_zh if lang() == "zh" and books[v].title_zh else books[v].title,
     )
+    st.session_state[chosen_key] = chosen
     cols[1].metric(tr("draft.confidence"), f"{notice.confidence:.0%}")
-    asins = st.text_input(tr("draft.asins"), ", ".join(notice.asins), key=S + "asins")
-    orders = st.text_input(tr("draft.orders"), ", ".join(notice.order_ids), key=S + "orders")
+    asins = st.text_input(tr("draft.asins"), ", ".join(notice.asins), key=S + f"asins.{reading}")
+    orders = st.text_input(tr("draft.orders"), ", ".join(notice.order_ids), key=S + f"orders.{reading}")
     details = []
     for m in notice.metrics:
         details.append(f"{m.name}: {m.value:g}%" + (f" ({m.target})" if m.target else ""))
@@ -476,7 +491,7 @@ def draft_tab() -> None:
     labels = {o.id: (o.label_zh if lang() == "zh" and o.label_zh else o.label) for o in choice.options}
     picked = st.multiselect(choice.ask_zh if lang() == "zh" else choice.ask, options,
                             default=[r for r in facts.root_causes if r in options] or options[:1],
-                            format_func=labels.get, key=S + "root_causes", help=choice.proof)
+                            format_func=labels.get, key=S + f"root_causes.{reading}", help=choice.proof)
     with st.form(S + "facts_form"):
         what = st.text_area(tr("draft.what_happened"), facts.what_happened or "", key=S + "what_happened")
         slots = {}

@@ -45,8 +45,7 @@ def measure(browser, script: Path, home: Path) -> dict:
     started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port), "--server.address",
-         "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
+         "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, env={**os.environ, "POA_HOME": str(home)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while True:

@@ -45,8 +45,8 @@ def test_draft_from_a_notice_end_to_end(home):
     at = new_app()
     at.text_area(key="poa.notice_text").set_value(NOTICE)
     click(at, at.button(key="poa.read"))
-    assert at.selectbox(key="poa.violation").value == "order_defect_rate"
-    assert at.text_input(key="poa.asins").value == "B07PQRS123"
+    assert next(w for w in at.selectbox if w.key.startswith("poa.violation.")).value == "order_defect_rate"
+    assert next(w for w in at.text_input if w.key.startswith("poa.asins.")).value == "B07PQRS123"
     slot = next(w for w in at.text_input if (w.key or "").startswith("poa.slot."))
     slot.set_value("2026-03-16")
     at.text_input(key="poa.signer").set_value("Wang Fang, Operations Manager")
@@ -177,3 +177,26 @@ def test_evals_page_runs_browses_and_compares(home, tmp_path):
     assert any("poa-finding" in m.value for m in at.html)  # expected and found spans, side by side
     click(at, at.button(key="poa.evals.run"))  # a second run: the comparison appears
     assert at.selectbox(key="poa.evals.against").value is not None
+
+
+def test_a_second_notice_read_replaces_what_the_first_one_said(home):
+    at = new_app()
+    at.text_area(key="poa.notice_text").set_value(NOTICE)
+    click(at, at.button(key="poa.read"))
+    at.text_area(key="poa.notice_text").set_value(
+        "Your late shipment rate is 9.2%, above the 4% target. Your selling privileges have been removed.")
+    click(at, at.button(key="poa.read"))
+    assert next(w for w in at.selectbox if w.key.startswith("poa.violation.")).value == "late_shipment_rate"
+    assert next(w for w in at.text_input if w.key.startswith("poa.asins.")).value == ""
+
+
+def test_a_corrected_violation_survives_a_language_switch(home):
+    at = new_app()
+    at.text_area(key="poa.notice_text").set_value(NOTICE)
+    click(at, at.button(key="poa.read"))
+    next(w for w in at.selectbox if w.key.startswith("poa.violation.")).set_value("late_shipment_rate")
+    run(at)
+    at.radio(key="poa.lang").set_value("zh")
+    run(at)
+    box = next(w for w in at.selectbox if w.key.startswith("poa.violation."))
+    assert box.key.endswith(".zh") and box.value == "late_shipment_rate"

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from urllib.parse import urlparse
 from pathlib import Path
 
 import pytest
@@ -56,8 +57,7 @@ class Server:
         started = time.monotonic()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
@@ -107,6 +107,8 @@ def test_draft_review_edit_download_and_reopen_after_restart(server, browser, tm
     server_up = server.start()
     timings = {"server_start_s": round(server_up, 2)}
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    hosts = set()  # private by default: every request the page makes stays on this machine
+    page.on("request", lambda request: hosts.add(urlparse(request.url).hostname))
 
     started = time.monotonic()
     page.goto(server.url)
@@ -179,6 +181,7 @@ def test_draft_review_edit_download_and_reopen_after_restart(server, browser, tm
     server.stop()
     timings["server_restart_s"] = round(server.start(), 2)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.on("request", lambda request: hosts.add(urlparse(request.url).hostname))
     page.goto(server.url)
     case_button = page.get_by_role("button", name="order_defect_rate", exact=False).first
     case_button.wait_for(timeout=30_000)
@@ -206,5 +209,11 @@ def test_draft_review_edit_download_and_reopen_after_restart(server, browser, tm
     page.get_by_text("critic.recall", exact=True).first.wait_for(timeout=60_000)
     page.get_by_text("Found by the critic", exact=False).first.wait_for(timeout=60_000)
     page.screenshot(path=str(shots / "4-evals.png"))
+    # The interface in Chinese; the letter stays in English.
+    page.get_by_text("中文", exact=True).click()
+    page.get_by_role("tab", name="根据通知起草", exact=False).wait_for(timeout=20_000)
+    page.get_by_text("订单缺陷率（ODR）超标", exact=False).first.wait_for(timeout=20_000)  # the violation's name too
+    page.screenshot(path=str(shots / "5-chinese-interface.png"))
+    assert hosts - {None} == {"127.0.0.1"}, f"the page reached beyond this machine: {sorted(hosts - {None})}"
     (ARTIFACTS / "browser-timings.json").write_text(json.dumps(timings, indent=2))
     print("browser timings:", timings)
