@@ -381,3 +381,40 @@ def test_preload_from_several_threads_loads_once_and_all_wait_for_it(monkeypatch
     assert finished == [1, 1, 1, 1]  # none returned before the load was done
     pipeline.preload()
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    "text, sections",
+    [
+        ("2. Root cause. Our listing procedure had no trademark check.\n3. Corrective actions completed.\n"
+         "(a) On 2026-03-03 we deleted the listing.\n4. Preventive measures.\n(a) Our coordinator checks every listing.\n",
+         ["root_cause", "corrective_actions", "preventive_measures"]),
+        ("1. Background and Cause\nA shared office network linked the two accounts.\n",
+         ["root_cause"]),
+        ("STEPS WE HAVE TAKEN TO PREVENT THE ISSUE IN THE FUTURE:\nOur lead checks the tracking report every Monday.\n",
+         ["preventive_measures"]),
+        ("What we have do:\nWe refunded the 14 buyers on 2026-03-16.\n", ["corrective_actions"]),
+        ("Root cause: our repricer had no maximum price.\nActions: we fixed the repricer and refunded customers.\n",
+         ["root_cause", "corrective_actions"]),
+    ],
+)
+def test_headings_as_sellers_write_them(text, sections):
+    assert [s.name for s in critique(text).section_spans] == sections
+
+
+def test_numbered_steps_under_a_heading_are_items_not_headings():
+    text = ("Root cause: we did not ask for an authorization letter.\nCorrective Actions We Have Taken\n"
+            "- Step 1: We removed the item from our inventory.\n- Step 2: We contacted the supplier.\n"
+            "Preventive Measures\nOur buyer checks each distributor against the brand's list every month.\n")
+    assert [s.name for s in critique(text).section_spans] == ["root_cause", "corrective_actions", "preventive_measures"]
+    assert not [f for f in critique(text).findings if f.category == "missing_section"]
+
+
+def test_terse_list_items_are_content_and_a_line_of_thanks_is_not():
+    terse = ("Root cause: units past their date were sent.\nCorrective actions:\n* Checked the stock\n* Removed some units\n"
+             "Preventive measures:\n* Monitor the reviews every week\n* Check dates on arrival\n")
+    assert not [f for f in critique(terse).findings if f.category == "missing_section"]
+    thanks = ("1. What caused the issue?\nWe used the brand name in our title.\n2. What actions have you taken?\n"
+              "We deleted the word from the title on 2026-03-16.\n3. What steps have you taken to prevent this in the future?\n\n"
+              "Thank you, please reinstate our listing, it is our best selling product.\n")
+    assert [f.rule for f in critique(thanks).findings if f.category == "missing_section"] == ["missing_section.preventive_measures"]
