@@ -29,14 +29,15 @@ def test_no_metric_is_worse_than_the_baseline():
 
 
 def test_weakening_a_rule_fails_the_gate(tmp_path, monkeypatch):
-    """The buyer-blame patterns emptied: lines only they catch go unreported and the gate fails. (The
-    carrier rule was the example once; the structural third-party check and the classifier now catch
-    its lines without it, so emptying it moves no figure.)"""
+    """The "XXX" placeholder patterns emptied: lines only they catch go unreported and the gate fails.
+    (The carrier rule, then the buyer-blame rule, were the example once; the structural third-party
+    check and the learned classifier now catch their lines without them, so emptying either moves no
+    figure. No learned rule reports placeholders.)"""
     target = tmp_path / "corpus"
     shutil.copytree(corpus.corpus_dir(), target)
-    path = target / "rules" / "blame_shifting.toml"
+    path = target / "rules" / "placeholder.toml"
     text = path.read_text(encoding="utf-8")
-    start = text.index('id = "blame_shifting.buyer"')
+    start = text.index('id = "placeholder.xxx"')
     block_end = text.index("[[rules]]", start)
     patterns_start = text.index("patterns = [", start)
     text = text[:patterns_start] + "patterns = [\n  '\\bnever matches anything here\\b',\n]\n" + \
@@ -49,7 +50,7 @@ def test_weakening_a_rule_fails_the_gate(tmp_path, monkeypatch):
     finally:
         monkeypatch.delenv("POA_CORPUS")
         _clear()
-    assert "critic.recall.blame_shifting" in worse
+    assert "critic.recall.placeholder" in worse
 
 
 def test_poa_eval_writes_a_run_and_a_summary(tmp_path):
