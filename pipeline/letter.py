@@ -267,12 +267,11 @@ def _section_patterns() -> dict:
 _PRIORITY = ("combined", "closing", "other", "preventive_measures", "root_cause", "actions", "corrective_actions")
 
 
-_DONE = re.compile(
-    r"\b(we|i)\s+(have\s+|had\s+|\W?ve\s+)?(already\s+|also\s+|then\s+)?([a-z]+ed|took|sent|made|did|put|set|gave|told|wrote|"
-    r"paid|began|built|found|got|held|kept|left|met|ran|sold|spoke|stopped|shut)\b|\b(have|has) been\b",
-    re.I,
-)
-_TO_COME = re.compile(r"\b(will|shall|going to|plan to|intend to)\b|\w['’]ll\b", re.I)
+@lru_cache(maxsize=1)
+def _actions_tense() -> tuple[re.Pattern, re.Pattern]:
+    """What tells an untensed actions heading's text as done, and as to come (sections.toml [actions])."""
+    spec = corpus.load("sections.toml")["actions"]
+    return tuple(re.compile("|".join(f"(?:{p})" for p in spec[key]), re.I) for key in ("done", "to_come"))
 
 
 def _resolve_actions(headings: list[Heading], plain: str) -> list[Heading]:
@@ -291,7 +290,8 @@ def _resolve_actions(headings: list[Heading], plain: str) -> list[Heading]:
                 kind = "corrective_actions"
             else:
                 body = plain[h.body_start : headings[i + 1].start if i + 1 < len(headings) else len(plain)]
-                kind = "corrective_actions" if _DONE.search(body) and not _TO_COME.search(body) else "preventive_measures"
+                done, to_come = _actions_tense()
+                kind = "corrective_actions" if done.search(body) and not to_come.search(body) else "preventive_measures"
             h = Heading(h.start, h.end, (kind,), h.inferred, h.body_start)
         resolved.append(h)
     return resolved
