@@ -12,7 +12,6 @@ from pipeline import preload
 from pipeline.cases import CaseStore, StoreError, default_home
 from pipeline.i18n import LANGUAGES, category_labels, finding_text, t
 from pipeline.inputs import paste_problem
-from pipeline.models import VIOLATIONS, Facts
 from pipeline.review import highlight_html, legend_html, section_texts
 
 S = "poa."  # session keys are namespaced
@@ -234,7 +233,7 @@ def open_case(case_id: str) -> None:
     if case.mode == "draft":
         st.session_state[S + "notice_text"] = case.notice_text
         st.session_state[S + "notice"] = case.notice
-        st.session_state[S + "facts"] = case.facts or Facts()
+        st.session_state[S + "facts"] = case.facts
         new_reading()
     else:
         st.session_state[S + "letter_text"] = case.versions[-1].text if case.versions else ""
@@ -443,6 +442,7 @@ def draft_tab() -> None:
     notice = st.session_state.get(S + "notice")
     if notice is None:
         return
+    from pipeline.models import VIOLATIONS, Facts
     from pipeline.playbooks import load_playbooks
 
     books = load_playbooks()
@@ -571,11 +571,6 @@ def critique_tab() -> None:
 
 def evals_tab() -> None:
     """Run the offline evaluation, browse a case, see per-category figures, compare two runs."""
-    from pathlib import Path
-
-    from pipeline.evaluation import EVALS
-
-    runs_dir = Path(st.session_state.get(S + "runs_dir") or EVALS / "runs")
     # Tabs draw all their content on every run; the evals stay closed until asked for, so the other
     # pages stay fast.
     cols = st.columns(2)
@@ -585,11 +580,14 @@ def evals_tab() -> None:
     if not st.session_state.get(S + "evals.open"):
         return
     import json
+    from pathlib import Path
 
     import pandas as pd
 
-    from pipeline.evaluation import compare, load_letters, run_eval, write_run
+    from pipeline.evaluation import EVALS, compare, load_letters, run_eval, write_run
     from pipeline.models import Finding
+
+    runs_dir = Path(st.session_state.get(S + "runs_dir") or EVALS / "runs")
 
     if run_now:
         bar = st.progress(0.0, text=tr("evals.running"))

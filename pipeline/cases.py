@@ -8,12 +8,13 @@ import os
 import sqlite3
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ValidationError
-
-from .models import Critique, Facts, Notice
+if TYPE_CHECKING:  # the models (pydantic) load when a case is read or written, not with the case list
+    from .models import Case, Critique, Facts, Notice
 
 EXPORT_FORMAT = "poa-case/1"
 
@@ -22,29 +23,10 @@ class StoreError(Exception):
     """The case store cannot be used; the message says why and what to do."""
 
 
-class Version(BaseModel):
-    number: int
-    created: str
-    text: str
-    source: str  # "draft", "edit", "critique", "import"
-    backend: str = "offline"
-    critique: Critique | None = None
+@dataclass(frozen=True)
+class CaseSummary:
+    """A case as the case list shows it."""
 
-
-class Case(BaseModel):
-    id: str
-    title: str
-    mode: str  # "draft" (from a notice) or "critique" (an existing letter)
-    status: str = "open"
-    created: str
-    updated: str
-    notice_text: str = ""
-    notice: Notice | None = None
-    facts: Facts | None = None
-    versions: list[Version] = []
-
-
-class CaseSummary(BaseModel):
     id: str
     title: str
     mode: str
@@ -191,6 +173,8 @@ class CaseStore:
         return [CaseSummary(**dict(r)) for r in rows]
 
     def get(self, case_id: str) -> Case:
+        from .models import Case, Critique, Facts, Notice, Version
+
         with self._connect() as db:
             row = db.execute("SELECT * FROM cases WHERE id = ?", (case_id,)).fetchone()
             if row is None:
@@ -218,6 +202,10 @@ class CaseStore:
 
     def import_json(self, text: str) -> str:
         """Add a case exported by `export`; returns the new case id. Raises StoreError on a bad file."""
+        from pydantic import ValidationError
+
+        from .models import Case
+
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:

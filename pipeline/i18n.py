@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from . import corpus
-from .models import Finding
+
+if TYPE_CHECKING:
+    from .models import Finding
 
 LANGUAGES = {"en": "English", "zh": "中文"}
 

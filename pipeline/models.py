@@ -287,3 +287,29 @@ class Draft(BaseModel):
     stats: TextStats
     warnings: list[str] = []
     backend: str = "offline"
+
+
+class Version(BaseModel):
+    """One version of a case's letter, with its critique."""
+
+    number: int
+    created: str
+    text: str
+    source: str  # "draft", "edit", "critique", "import"
+    backend: str = "offline"
+    critique: Critique | None = None
+
+
+class Case(BaseModel):
+    """A case as the case store keeps it (pipeline/cases.py): notice, facts and every letter version."""
+
+    id: str
+    title: str
+    mode: str  # "draft" (from a notice) or "critique" (an existing letter)
+    status: str = "open"
+    created: str
+    updated: str
+    notice_text: str = ""
+    notice: Notice | None = None
+    facts: Facts | None = None
+    versions: list[Version] = []

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
-from .models import Finding, severity_rank
+if TYPE_CHECKING:
+    from .models import Finding
 
 # One colour per category, readable on white.
 COLOURS = {
@@ -24,6 +26,8 @@ COLOURS = {
 def highlight_html(text: str, findings: list[Finding], labels: dict[str, str] | None = None) -> str:
     """`text` as escaped HTML with each finding's span in a <mark> coloured by category; where spans
     overlap, the most severe finding colours the overlap and every finding is named in the tooltip."""
+    from .models import severity_rank  # loaded with the findings; not needed to draw the first page
+
     labels = labels or {}
     spans = [f for f in findings if f.end > f.start]
     cuts = sorted({0, len(text), *(f.start for f in spans), *(f.end for f in spans)})

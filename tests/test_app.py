@@ -200,3 +200,22 @@ def test_a_corrected_violation_survives_a_language_switch(home):
     run(at)
     box = next(w for w in at.selectbox if w.key.startswith("poa.violation."))
     assert box.key.endswith(".zh") and box.value == "late_shipment_rate"
+
+
+def test_first_page_loads_no_models_nor_rules(home):
+    """The first page draws before the models (pydantic) and the critic are loaded: they come with the
+    first notice, check or case, so the page is usable sooner. Run in a fresh interpreter: this one
+    has loaded them for the other tests."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\nfrom streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({APP!r}, default_timeout=60)\nat.run()\n"
+        "assert not at.exception, [e.message for e in at.exception]\n"
+        "assert at.text_area(key='poa.notice_text') is not None\n"
+        "print(sorted(m for m in ('pydantic', 'pipeline.models', 'pipeline.critic', 'pipeline.rules') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
