@@ -82,11 +82,16 @@ def sidebar() -> None:
         summaries = guarded(cases.list) or []
         if not summaries:
             st.caption(tr("sidebar.no_cases"))
+        # A case open on the page is highlighted and says so instead of its version count: a re-check
+        # reruns only the review (a fragment), so a count here would lag one version behind the review's.
+        open_now = {st.session_state.get(S + "case.draft"), st.session_state.get(S + "case.critique")}
         for case in summaries:
             cols = st.columns([4, 1])
             mode = tr(f"mode.{case.mode}")
-            cols[0].button(f"{case.title} · {mode} · v{case.versions}", key=f"{S}open.{case.id}", use_container_width=True,
-                           on_click=open_case, args=(case.id,))
+            is_open = case.id in open_now
+            state = tr("sidebar.open_now") if is_open else f"v{case.versions}"
+            cols[0].button(f"{case.title} · {mode} · {state}", key=f"{S}open.{case.id}", use_container_width=True,
+                           type="primary" if is_open else "secondary", on_click=open_case, args=(case.id,))
             cols[1].button(":material/delete:", key=f"{S}delete.{case.id}", help=tr("sidebar.delete"), on_click=delete_case,
                            args=(case.id,), use_container_width=True)
         current = st.session_state.get(S + "case.draft") or st.session_state.get(S + "case.critique")

@@ -105,11 +105,15 @@ def test_cases_survive_a_new_session_and_reopen(home):
     at = new_app()
     at.text_area(key="poa.letter_text").set_value(WEAK)
     click(at, at.button(key="poa.check"))
+    # The case on the page is marked open (a version count there would lag after a re-check).
+    assert next(b for b in at.button if (b.key or "").startswith("poa.open.")).label.endswith("· open now")
     again = new_app()  # a new browser session: nothing in memory
     opener = next(b for b in again.button if (b.key or "").startswith("poa.open."))
+    assert opener.label.endswith("· v1")
     click(again, opener)
     assert again.text_area(key="poa.letter_text").value == WEAK
     assert any("poa-finding" in m.value for m in again.html)
+    assert next(b for b in again.button if (b.key or "").startswith("poa.open.")).label.endswith("· open now")
 
 
 def test_delete_a_case(home):

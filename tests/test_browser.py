@@ -202,7 +202,11 @@ def test_draft_review_edit_download_and_reopen_after_restart(server, browser, tm
     page.get_by_text("Case imported.", exact=True).wait_for(timeout=20_000)
     cases = page.get_by_role("button", name="order_defect_rate", exact=False)
     sync_api.expect(cases).to_have_count(2, timeout=20_000)
-    assert all("v2" in cases.nth(i).inner_text() for i in range(2))
+    # The copy opens at once, marked open in the list, with both versions (its review shows v2).
+    labels = sorted(cases.nth(i).inner_text() for i in range(2))
+    assert ["open now" in label for label in labels].count(True) == 1, labels
+    assert any("v2" in label for label in labels), labels
+    page.get_by_text("v2", exact=True).filter(visible=True).first.wait_for(timeout=20_000)
     # The evals page: run, see the figures and a case with expected and found spans.
     page.get_by_role("tab", name="Evals").click()
     page.get_by_role("button", name="Run the offline evals").click()
