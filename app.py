@@ -244,7 +244,27 @@ def open_case(case_id: str) -> None:
         st.session_state[S + "letter_text"] = case.versions[-1].text if case.versions else ""
     if case.versions:
         st.session_state[S + f"edit.{case.id}"] = case.versions[-1].text
+    # Text typed after the last version and never checked comes back as it was left.
+    typed = guarded(lambda: cases.typed(case.id)) or {}
+    if case.mode == "critique" and "letter" in typed:
+        st.session_state[S + "letter_text"] = typed["letter"]
+    if "edit" in typed and case.versions:
+        st.session_state[S + f"edit.{case.id}"] = typed["edit"]
+        st.session_state[S + f"typed_restored.{case.id}"] = True
     st.session_state[S + "tab"] = case.mode
+
+
+def keep_typed(key: str, field: str, mode: str, case_id: str | None = None) -> None:
+    """Keep a box's text in its case as it is typed, before any check: a refresh must not lose it.
+    Without a case yet (a first paste), one is made for it."""
+    text = st.session_state.get(S + key, "")
+    case_id = case_id or st.session_state.get(S + f"case.{mode}")
+    if not case_id and not text.strip():
+        return
+    case_id = case_id or ensure_case(mode)
+    cases = store()
+    if case_id and cases:
+        guarded(lambda: cases.keep_typed(case_id, field, text))
 
 
 def as_markdown(text: str) -> str:
@@ -375,7 +395,10 @@ def review(case_id: str) -> None:
     edit_key = S + f"edit.{case_id}"
     if edit_key not in st.session_state:
         st.session_state[edit_key] = latest.text
-    st.text_area(tr("review.edit_label"), key=edit_key, height=320)
+    if st.session_state.pop(S + f"typed_restored.{case_id}", False):
+        st.info(tr("review.typed_restored"))
+    st.text_area(tr("review.edit_label"), key=edit_key, height=320, on_change=keep_typed,
+                 args=(f"edit.{case_id}", "edit", case.mode, case_id))
     st.button(tr("review.recheck"), key=S + f"recheck.{case_id}", type="primary", on_click=recheck, args=(case_id,))
     problem = st.session_state.pop(S + "recheck_problem", None)
     if problem:
@@ -560,7 +583,8 @@ def check_letter() -> None:
 
 
 def critique_tab() -> None:
-    st.text_area(tr("critique.paste"), key=S + "letter_text", height=260, placeholder=tr("critique.paste_placeholder"))
+    st.text_area(tr("critique.paste"), key=S + "letter_text", height=260, placeholder=tr("critique.paste_placeholder"),
+                 on_change=keep_typed, args=("letter_text", "letter", "critique"))
     estimate(st.session_state.get(S + "letter_text", ""), "critique")
     st.button(tr("critique.check"), key=S + "check", type="primary", on_click=check_letter)
     problem = st.session_state.pop(S + "check_problem", None)

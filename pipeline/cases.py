@@ -58,6 +58,14 @@ MIGRATIONS = [
         critique_json TEXT, PRIMARY KEY (case_id, number)
     );
     """,
+    # Text typed into a case's boxes and not yet checked (the pasted letter, an edit): kept on every
+    # change so a refresh or a killed server does not lose it; a new version supersedes it.
+    """
+    CREATE TABLE typed (
+        case_id TEXT NOT NULL REFERENCES cases(id) ON DELETE CASCADE, field TEXT NOT NULL,
+        text TEXT NOT NULL, updated TEXT NOT NULL, PRIMARY KEY (case_id, field)
+    );
+    """,
 ]
 
 
@@ -147,6 +155,7 @@ class CaseStore:
 
     def add_version(self, case_id: str, text: str, critique: Critique | None, source: str,
                     backend: str = "offline") -> int:
+        """Save a letter version; the text typed for the case (`keep_typed`) is then superseded."""
         with self._connect() as db:
             number = db.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE case_id = ?",
                                 (case_id,)).fetchone()[0]
@@ -156,7 +165,16 @@ class CaseStore:
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (case_id, number, _now(), text, source, backend, critique.model_dump_json() if critique else None),
             )
+            db.execute("DELETE FROM typed WHERE case_id = ?", (case_id,))
         return number
+
+    def keep_typed(self, case_id: str, field: str, text: str) -> None:
+        """Keep what was typed in one of the case's boxes ("letter", "edit") before it is checked."""
+        with self._connect() as db:
+            self._touch(db, case_id)
+            db.execute("INSERT INTO typed (case_id, field, text, updated) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT (case_id, field) DO UPDATE SET text = excluded.text, updated = excluded.updated",
+                       (case_id, field, text, _now()))
 
     def delete(self, case_id: str) -> None:
         with self._connect() as db:
@@ -171,6 +189,12 @@ class CaseStore:
                 "LEFT JOIN versions v ON v.case_id = c.id GROUP BY c.id ORDER BY c.updated DESC, c.id"
             ).fetchall()
         return [CaseSummary(**dict(r)) for r in rows]
+
+    def typed(self, case_id: str) -> dict[str, str]:
+        """What was typed in the case's boxes since its last version, by box."""
+        with self._connect() as db:
+            rows = db.execute("SELECT field, text FROM typed WHERE case_id = ?", (case_id,)).fetchall()
+        return {r["field"]: r["text"] for r in rows}
 
     def get(self, case_id: str) -> Case:
         from .models import Case, Critique, Facts, Notice, Version

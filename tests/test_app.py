@@ -116,6 +116,25 @@ def test_cases_survive_a_new_session_and_reopen(home):
     assert next(b for b in again.button if (b.key or "").startswith("poa.open.")).label.endswith("· open now")
 
 
+def test_a_paste_and_an_edit_not_yet_checked_survive_a_new_session(home):
+    at = new_app()
+    at.text_area(key="poa.letter_text").set_value(WEAK)
+    run(at)  # the paste is committed, never checked
+    again = new_app()  # a refresh: a new session
+    click(again, next(b for b in again.button if (b.key or "").startswith("poa.open.")))
+    assert again.text_area(key="poa.letter_text").value == WEAK
+    click(again, again.button(key="poa.check"))
+    edit_box = next(t for t in again.text_area if (t.key or "").startswith("poa.edit."))
+    edit_box.set_value(WEAK + "Signed: Wang Fang, Operations Manager\n")
+    run(again)  # edited, not re-checked
+    third = new_app()
+    click(third, next(b for b in third.button if (b.key or "").startswith("poa.open.")))
+    restored = next(t for t in third.text_area if (t.key or "").startswith("poa.edit."))
+    assert restored.value == WEAK + "Signed: Wang Fang, Operations Manager\n"
+    assert any("edits since the last check were kept" in m.value for m in third.info)
+    assert next(m for m in third.metric if m.label == "Version").value == "v1"  # kept, not yet a version
+
+
 def test_delete_a_case(home):
     at = new_app()
     at.text_area(key="poa.letter_text").set_value(WEAK)

@@ -73,3 +73,34 @@ def test_locked_database_is_a_clear_error(store):
         blocker.rollback()
         blocker.close()
     assert store.get(cid).versions == []
+
+
+def test_typed_text_is_kept_until_a_version_supersedes_it(store, tmp_path):
+    cid = store.create("critique")
+    store.keep_typed(cid, "letter", "a long letter, pasted")
+    store.keep_typed(cid, "letter", "a long letter, pasted and edited")
+    assert CaseStore(tmp_path / "home").typed(cid) == {"letter": "a long letter, pasted and edited"}
+    store.add_version(cid, "a long letter, pasted and edited", None, "critique")
+    assert store.typed(cid) == {}
+    store.keep_typed(cid, "edit", "an edit not yet re-checked")
+    assert store.typed(cid) == {"edit": "an edit not yet re-checked"}
+    store.delete(cid)
+    with pytest.raises(StoreError, match="no case"):
+        store.keep_typed(cid, "edit", "typed into a deleted case")
+
+
+def test_a_database_made_before_typed_text_is_migrated_and_keeps_its_cases(tmp_path):
+    from pipeline import cases as cases_mod
+
+    home = tmp_path / "home"
+    home.mkdir()
+    db = sqlite3.connect(home / "cases.sqlite3")
+    db.executescript(cases_mod.MIGRATIONS[0])
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO cases (id, title, mode, status, created, updated) VALUES ('old', 'Old', 'critique', 'open', 'x', 'x')")
+    db.commit()
+    db.close()
+    store = CaseStore(home)
+    assert [c.id for c in store.list()] == ["old"]
+    store.keep_typed("old", "letter", "typed")
+    assert store.typed("old") == {"letter": "typed"}
