@@ -31,7 +31,7 @@ _LINE_SEPARATORS = re.compile(r"\r(?!\n)|[\u2028\u2029\x85]")
 
 # A list marker or numbering at the start of a line or sentence: "-", "•", "1.", "(2)", "a)", "Q3:", "一、".
 LIST_MARKER = re.compile(
-    r"^[ \t]*(?:[-*•·●▪◦>]+|#{1,6}(?:[ \t]*\(?\d{1,2}[.)](?=\s))?|\(?\d{1,2}[.)、:：]|\(?[a-zA-Z][.)](?=\s)|\(?[IVX]{1,4}[.)](?=\s)|Q\d{1,2}[.:：)]?|"
+    r"^[ \t]*(?:[-*•·●▪◦>]+(?:[ \t]*\(?\d{1,2}[.)](?=\s))?|#{1,6}(?:[ \t]*\(?\d{1,2}[.)](?=\s))?|\(?\d{1,2}[.)、:：]|\(?[a-zA-Z][.)](?=\s)|\(?[IVX]{1,4}[.)](?=\s)|Q\d{1,2}[.:：)]?|"
     r"step\s*\d{1,2}[.:：)]?|[一二三四五六七八九十]{1,3}[、.．])[ \t]*",
     re.I,
 )
@@ -61,6 +61,7 @@ MAX_SENTENCE = 600
 WINDOW_RADIUS = 300
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")  # a word before a full stop
 _COLON = re.compile(r"[:：]")
+_DASH = re.compile(r"\s[-–—]\s")  # "Next steps - we check ...": a heading set off by a dash
 _HEADING_END = re.compile(r"[:：?？]\s*[*_]*\s*$")
 _CLAUSE_BREAK = re.compile(r"[,;，；]\s|\s")
 
@@ -93,8 +94,10 @@ class Section:
         that a bare signature ("Wang Fang, Warehouse Lead"), empty numbering or a line of thanks
         does not count."""
         items = 0
-        for line in plain[self.body_start : self.body_end].split("\n"):
-            listed = LIST_MARKER.match(line) is not None
+        # The text after an inline heading ("- Prevention: check dates") is an item like the lines below it.
+        inline = self.body_start > 0 and plain[self.body_start - 1] != "\n"
+        for i, line in enumerate(plain[self.body_start : self.body_end].split("\n")):
+            listed = LIST_MARKER.match(line) is not None or (i == 0 and inline)
             line = _NUMBERING_ONLY.sub("", LIST_MARKER.sub("", line)).strip()
             if _COURTESY.match(line):  # "Thank you, please reinstate ..." under an empty heading
                 continue
@@ -334,8 +337,10 @@ _NOT_HEADING_START = re.compile(
 
 
 _DOTTED_HEADING = re.compile(r"\s*([^.!?:：\n]{2,60}?)\.(?:\s+|$)")
-# The label of one item in a list, not a heading: "- Step 1: We removed the item".
-_ENUMERATOR = re.compile(r"^(step|action|measure|item|point)\s*\d{1,2}[.)]?$", re.I)
+# The label of one item in a list, not a heading: "- Step 1: We removed the item", "Action 2.1 - 8 May
+# 2026: ...", "Measure 3.2:".
+_ENUMERATOR = re.compile(r"^(step|action|measure|item|point|finding|reason|fix|change)\s*#?\d{1,2}(\.\d{1,2})*[.)]?"
+                         r"(\s*[-–—]\s.*)?$", re.I)
 
 
 @lru_cache(maxsize=8192)
@@ -380,11 +385,20 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
         whole_words = word_count(whole)
         candidate, body_start = None, None
         ends_like_heading = (whole_words <= 10 and not whole.endswith((".", "。"))) or _HEADING_END.search(rest)
-        if whole and whole_words <= 14 and ends_like_heading and not long_line:
+        label = _EMPHASIS.sub("", rest[: colon.start()]).strip() if colon and word_count(rest[: colon.start()]) <= 8 else None
+        dash = _DASH.search(rest)
+        dashed = _EMPHASIS.sub("", rest[: dash.start()]).strip() if dash and word_count(rest[: dash.start()]) <= 5 else None
+        if label and rest[colon.end():].strip() and _classify_heading(label):
+            # A heading with its text after it on the line heads that text: "Prevention: check dates".
+            candidate, body_start = label, start + offset + colon.end()
+        elif dashed and rest[dash.end():].strip() and not _ENUMERATOR.match(dashed) and _classify_heading(dashed):
+            candidate, body_start = dashed, start + offset + dash.end()
+        elif whole and whole_words <= 14 and ends_like_heading and not long_line:
             candidate, body_start = whole, end
-        elif colon and word_count(rest[: colon.start()]) <= 8:
-            candidate = _EMPHASIS.sub("", rest[: colon.start()]).strip()
-            body_start = start + offset + colon.end()
+        elif label:
+            candidate, body_start = label, start + offset + colon.end()
+        if candidate and _ENUMERATOR.match(_HEADING_LEAD.sub("", candidate).strip().rstrip(" :：")):
+            candidate = None  # an item's label, not a heading
         kinds = _classify_heading(candidate) if candidate else None
         if kinds is None and marker:
             # A numbered heading closed by a full stop, alone or with its text after it on the line:
@@ -423,13 +437,25 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
     return _resolve_actions(headings, plain)
 
 
+def _label(plain: str, heading: Heading) -> str:
+    return plain[heading.start : heading.end].strip().rstrip(" :：-–—").lower()
+
+
 def _sections(plain: str, headings: list[Heading]) -> list[Section]:
     sections: list[Section] = []
     for i, heading in enumerate(headings):
         body_end = headings[i + 1].start if i + 1 < len(headings) else len(plain)
         for name in heading.sections:
-            if name in ("root_cause", "corrective_actions", "preventive_measures"):
-                sections.append(Section(name, heading, heading.body_start, max(heading.body_start, body_end)))
+            if name not in ("root_cause", "corrective_actions", "preventive_measures"):
+                continue
+            last = sections[-1] if sections else None
+            if (last and last.name == name and last.body_end == heading.start
+                    and _label(plain, last.heading) == _label(plain, heading)):
+                # The same heading on each item ("- Action: removed the units", "- Action: retrained
+                # the staff"): one section that holds them all.
+                last.body_end = max(heading.body_start, body_end)
+                continue
+            sections.append(Section(name, heading, heading.body_start, max(heading.body_start, body_end)))
     return sections
 
 

@@ -396,6 +396,16 @@ def test_preload_from_several_threads_loads_once_and_all_wait_for_it(monkeypatch
         ("What we have do:\nWe refunded the 14 buyers on 2026-03-16.\n", ["corrective_actions"]),
         ("Root cause: our repricer had no maximum price.\nActions: we fixed the repricer and refunded customers.\n",
          ["root_cause", "corrective_actions"]),
+        # Bold numbered headings, as a chat assistant writes them.
+        ("**1. Root Cause**\n\nOur carton was too weak.\n\n**2. Corrective Actions Taken**\n\n- On 4 June 2026 we paused it.\n",
+         ["root_cause", "corrective_actions"]),
+        # A heading set off by a dash, with its text on the same line.
+        ("WHAT I'VE DONE\nWe refunded all 12 buyers on 2026-03-02.\nNext steps - I'll check the feedback every week.\n",
+         ["corrective_actions", "preventive_measures"]),
+        # Labelled items under a section heading are items, not headings.
+        ("SECTION 2 - CORRECTIVE ACTIONS (COMPLETED)\nAction 2.1 - 8 May 2026: the sync interval changed to 15 minutes.\n"
+         "SECTION 3 - PREVENTIVE MEASURES\nMeasure 3.1: each morning our lead counts the top 20 SKUs.\n",
+         ["corrective_actions", "preventive_measures"]),
     ],
 )
 def test_headings_as_sellers_write_them(text, sections):
@@ -408,6 +418,21 @@ def test_numbered_steps_under_a_heading_are_items_not_headings():
             "Preventive Measures\nOur buyer checks each distributor against the brand's list every month.\n")
     assert [s.name for s in critique(text).section_spans] == ["root_cause", "corrective_actions", "preventive_measures"]
     assert not [f for f in critique(text).findings if f.category == "missing_section"]
+
+
+def test_the_same_inline_heading_on_each_item_is_one_section_with_its_items():
+    text = ("• Cause: the older units were shipped first\n• Action: all expired units removed\n"
+            "• Action: staff retrained on dates\n• Prevention: check dates more often\n• Prevention: buy shorter lots\n")
+    spans = critique(text).section_spans
+    assert [s.name for s in spans] == ["root_cause", "corrective_actions", "preventive_measures"]
+    actions = next(s for s in spans if s.name == "corrective_actions")
+    assert text[actions.body_start:actions.body_end].count("Action:") == 1  # the second item is inside
+    assert not [f for f in critique(text).findings if f.category == "missing_section"]
+
+
+def test_chinese_list_numbers_before_english_headings_are_no_foreign_passage():
+    text = STRONG.replace("Root Cause\n", "一、Root Cause\n").replace("Corrective Actions\n", "二、Corrective Actions\n")
+    assert "一、Root Cause" in text and not [f for f in critique(text).findings if f.category == "language"]
 
 
 def test_terse_list_items_are_content_and_a_line_of_thanks_is_not():
