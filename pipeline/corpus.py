@@ -13,7 +13,13 @@ _PACKAGE = Path(__file__).resolve().parent
 
 def corpus_dir() -> Path:
     """`POA_CORPUS` if set, else the copy inside an installed wheel, else the checkout's `corpus/`."""
-    override = os.environ.get("POA_CORPUS")
+    return _corpus_dir(os.environ.get("POA_CORPUS") or None)
+
+
+@lru_cache(maxsize=8)
+def _corpus_dir(override: str | None) -> Path:
+    # Resolved once per setting: the critic asks for every letter, and a file-system check costs
+    # more than reading its (cached) scoring table.
     if override:
         return Path(override)
     bundled = _PACKAGE / "_data" / "corpus"
