@@ -324,12 +324,29 @@ _CLAUSE_BREAK = re.compile(r"[,;:()]|\b(because|but|while|since|as|so|then|when|
                            r"although|though|however|until|if)\b|\band\s+(the\s+|our\s+|their\s+)?\S*\s*$", re.I)
 
 
-def _in_seller_clause(before: str) -> bool:
+# Breaks between the seller's clause and a relative clause on its object ("we entered X as Other
+# with a number that ..."): punctuation and subordinators, but not "as", "that" or "and".
+_SUBORDINATE_BREAK = re.compile(r"[,;:()]|\b(because|but|while|since|so|then|when|after|although|though|however|until|if)\b", re.I)
+
+
+def _in_seller_clause(before: str, breaks: re.Pattern = _CLAUSE_BREAK) -> bool:
     """Whether the text before a third party puts it in a clause whose subject is the seller."""
     subject = None
     for subject in _SELLER_SUBJECT.finditer(before):
         pass
-    return subject is not None and not _CLAUSE_BREAK.search(before, subject.end())
+    return subject is not None and not breaks.search(before, subject.end())
+
+
+# "... we entered a PRO number that Amazon could not scan": a third party's inability, in a relative
+# clause on an object of the seller's own clause, is a property of what the seller did, not blame.
+_RELATIVE = re.compile(r"\b(that|which)\s+(the\s+)?$", re.I)
+_INABILITY = re.compile(r"^(could not|couldn\W?t|cannot|can\W?t|can not|(was|were|is|are) (not able|unable) to)\b", re.I)
+
+
+def _inability_on_sellers_object(before: str, fault: str) -> bool:
+    relative = _RELATIVE.search(before)
+    return (relative is not None and bool(_INABILITY.match(fault))
+            and _in_seller_clause(before[: relative.start()], _SUBORDINATE_BREAK))
 
 
 def check_third_party_fault(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
@@ -369,6 +386,8 @@ def check_third_party_fault(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
             # ... or the agent of a fault that follows it.
             m = lex.search("fault", letter.scanned(lex, end, min(sentence.end, end + _AGENT_WINDOW)))
             if m is not None and lex.search("seller_subject", letter.scanned(lex, end, end + m.start())) is None:
+                if _inability_on_sellers_object(letter.plain[sentence.start : start], m.group()):
+                    continue
                 yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
                 break
 
