@@ -35,8 +35,10 @@ LIST_MARKER = re.compile(
     r"step\s*\d{1,2}[.:：)]?|[一二三四五六七八九十]{1,3}[、.．])[ \t]*",
     re.I,
 )
-# Emphasis and the brackets some letters wrap headings in: "**Root cause**", "【Root Cause】", "[Actions taken]".
-_EMPHASIS = re.compile(r"^[*_\s【\[〔「]+|[*_\s】\]〕」]+$")
+# Emphasis, the brackets and the symbols some letters wrap headings in: "**Root cause**", "【Root Cause】",
+# "[Actions taken]", "🔎 Root Cause", "✅ Corrective Actions".
+_SYMBOLS = "\u2190-\u2bff\ufe0f\U0001f000-\U0001faff"
+_EMPHASIS = re.compile(rf"^[*_\s【\[〔「{_SYMBOLS}]+|[*_\s】\]〕」{_SYMBOLS}]+$")
 # Words that may open a heading without changing what it is: "First, the reason of the problem:".
 _HEADING_LEAD = re.compile(
     r"^(?:(?:the|our|my|a|an|some|and|then|next|finally|lastly|first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?|one|two|three|four|five|part \w+|section \w+|step \w+)\b\s*[,:.\-–—]*\s+)+",

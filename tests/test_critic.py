@@ -406,6 +406,12 @@ def test_preload_from_several_threads_loads_once_and_all_wait_for_it(monkeypatch
         ("SECTION 2 - CORRECTIVE ACTIONS (COMPLETED)\nAction 2.1 - 8 May 2026: the sync interval changed to 15 minutes.\n"
          "SECTION 3 - PREVENTIVE MEASURES\nMeasure 3.1: each morning our lead counts the top 20 SKUs.\n",
          ["corrective_actions", "preventive_measures"]),
+        # Emoji and symbols before the heading words, as chat assistants and templates decorate them.
+        ("**🔎 Root Cause**\n\n- Our checklist had no cosmetic step.\n\n**✅ Corrective Actions Taken**\n\n"
+         "- On 28 May 2026 we re-inspected 96 units.\n\n**🛡️ Preventive Measures**\n\n- A second technician checks 1 in 10.\n",
+         ["root_cause", "corrective_actions", "preventive_measures"]),
+        ("➤ Root cause\nOur handling time was 1 day.\n★ Actions taken ★\nOn 2026-03-15 we set it to 2 days.\n",
+         ["root_cause", "corrective_actions"]),
     ],
 )
 def test_headings_as_sellers_write_them(text, sections):
