@@ -209,7 +209,9 @@ def _search(letter: Letter, lex: Lexicon, group: str, s: Sentence) -> re.Match |
 # E-mail furniture around a letter pasted from a mail client: the header lines, and the signature
 # from its delimiter ("--") or a device line ("Sent from my iPhone") on. Not part of the letter.
 _MAIL_HEADER = re.compile(r"^[ \t]*(from|to|cc|bcc|subject|date|sent|reply-to)[ \t]*:.*$", re.I | re.M)
-_SIGNATURE = re.compile(r"^[ \t]*(--|__+|sent from my \w+|get outlook for \w+)[ \t]*$", re.I | re.M)
+_SIGNATURE = re.compile(
+    r"^[ \t]*(--|__+|get outlook for \w+|sent (from|with|via) (my )?(iphone|ipad|android|samsung|galaxy|huawei|xiaomi|mobile|"
+    r"phone|outlook|mail|gmail|yahoo|proton\w*|blackberry)\b[\w ]{0,30})[ \t]*$", re.I | re.M)
 
 
 def _outside_letter(letter: Letter) -> Callable[[Sentence], bool]:

@@ -315,6 +315,15 @@ def test_mail_header_and_signature_are_not_reported_actions():
     assert not [f for f in critique(text).findings if f.category == "missing_evidence"]
 
 
+@pytest.mark.parametrize("device", ["Sent with Outlook for Web", "Sent from Mail for Windows", "Sent via Gmail mobile"])
+def test_mail_client_lines_end_the_letter(device):
+    text = f"Corrective actions:\nOn 2026-03-15 we removed the 3 ASINs (Attachment 1).\n\nKevin Li\n{device}\n"
+    assert not [f for f in critique(text).findings if f.category == "missing_evidence"]
+    # A line of the letter that starts the same way is still read.
+    kept = "Corrective actions:\nSent from the warehouse the replacements.\n"
+    assert [f for f in critique(kept).findings if f.category == "missing_evidence"]
+
+
 def test_letter_in_chinese_is_one_whole_letter_finding():
     text = "根本原因：我们的处理时间设置为1天，但是承运商需要2天。\n整改措施：2026年3月16日我们把处理时间改为2天。\n预防措施：仓库主管每周一检查设置。"
     found = [f for f in critique(text).findings if f.category == "language"]
