@@ -562,6 +562,56 @@ def foreign_latin_sentences(letter: Letter, lex: Lexicon, min_words: int = 4, mi
     return found
 
 
+# A clause inside a sentence: the sentence cut at punctuation and at a dash or slash set off by spaces.
+_CLAUSE = re.compile(r"[^,;:()\[\]\n]+?(?=\s[-–—/]\s|[,;:()\[\]\n]|$)")
+# Letters of Latin script with a diacritic, which English words rarely carry ("não", "już", "atenção").
+_MARKED = re.compile(r"[\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]")
+
+
+def foreign_latin_clauses(letter: Letter, lex: Lexicon, min_words: int = 3) -> list[tuple[int, int]]:
+    """Clauses in another Latin-script language inside an English sentence, as code-switching sellers
+    write them ("We always put the tracking code, a culpa não é nossa."): at least `min_words` words,
+    none an English function word, two that are function words of another language or carry a
+    diacritic English does not use, and not a run of capitalised names ("Société Générale Paris").
+    Sentences reported whole by foreign_latin_sentences are left to it."""
+    key = ("foreign_clauses", min_words)
+    if key in letter._memo:
+        return letter._memo[key]
+    found: list[tuple[int, int]] = []
+    letter._memo[key] = found
+    plain = letter.plain
+    if plain.isascii() and sum((" " + letter.lowered.replace("\n", " ")).count(w) for w in lex.foreign_markers) < 2:
+        return found  # no diacritics and hardly any foreign function word: nothing to read closely
+    english, foreign = lex.english_words, lex.foreign_words
+    whole = {s.start for s, _ in foreign_latin_sentences(letter, lex)}
+    for s in letter.sentences:
+        if s.start in whole:
+            continue
+        body = plain[s.start : s.end]
+        if body.isascii() and not any(w in foreign for w in _LATIN_WORD.findall(body.lower())):
+            continue
+        for clause in _CLAUSE.finditer(body):
+            words = _LATIN_WORD.findall(clause.group())
+            if len(words) < min_words:
+                continue
+            marked = caps = native = 0
+            for w in words:
+                low = w.lower()
+                native += low in english
+                # Codes and acronyms ("NE-2025-1184", "TÜV SÜD") are no words of another language.
+                marked += not (len(w) > 1 and w.isupper()) and (low in foreign or _MARKED.search(w) is not None)
+                caps += w[0].isupper()
+            # One English homograph ("to", Polish for "it") is allowed when three words are foreign.
+            if native > marked // 3 or marked < 2 or caps * 2 > len(words):
+                continue
+            start = s.start + clause.start() + len(clause.group()) - len(clause.group().lstrip())
+            end = s.start + clause.end()
+            while end > start and plain[end - 1] in " \t.。!?":
+                end -= 1
+            found.append((start, end))
+    return found
+
+
 def check_foreign_passage(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     """Text in Chinese, Japanese or Korean left in the letter. Section headings in Chinese over a
     letter otherwise all in English ("根本原因" above English sentences) are a format the reviewer
@@ -579,6 +629,8 @@ def check_foreign_passage(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[
 def check_foreign_latin(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     for s, _ in foreign_latin_sentences(letter, lex, rule.params.get("min_words", 4), rule.params.get("min_function_words", 3)):
         yield _finding(rule, letter.text, *_sentence_span(letter, s))
+    for start, end in foreign_latin_clauses(letter, lex, rule.params.get("min_clause_words", 3)):
+        yield _finding(rule, letter.text, start, end)
 
 
 def check_not_english(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:

@@ -471,7 +471,8 @@ def _split_sentences(plain: str, start: int, end: int) -> list[tuple[int, int]]:
         if plain[m.start()] == ".":
             # The run of ASCII letters and full stops just before it, back to the sentence start.
             first = m.start()
-            while first > cursor and plain[first - 1] in _WORD_CHARS:
+            # Any letter counts: "atenção." must not read as an initial "o.".
+            while first > cursor and (plain[first - 1] in _WORD_CHARS or plain[first - 1].isalpha()):
                 first -= 1
             word = plain[first : m.start()].lower().rstrip(".")
             if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):

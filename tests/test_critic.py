@@ -458,3 +458,13 @@ def test_terse_list_items_are_content_and_a_line_of_thanks_is_not():
               "We deleted the word from the title on 2026-03-16.\n3. What steps have you taken to prevent this in the future?\n\n"
               "Thank you, please reinstate our listing, it is our best selling product.\n")
     assert [f.rule for f in critique(thanks).findings if f.category == "missing_section"] == ["missing_section.preventive_measures"]
+
+
+def test_a_word_ending_in_one_ascii_letter_is_no_initial():
+    # "atenção." ends in "o.", which must not read as an initial ("J. Smith") and join two sentences.
+    from pipeline.critic import analyse
+
+    letter = analyse("Vamos prestar mais atenção. We will check every day.")
+    assert [letter.plain[s.start : s.end] for s in letter.sentences] == ["Vamos prestar mais atenção.", "We will check every day."]
+    initial = analyse("Signed by J. Smith today.")
+    assert [initial.plain[s.start : s.end] for s in initial.sentences] == ["Signed by J. Smith today."]
