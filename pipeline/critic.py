@@ -522,6 +522,16 @@ def foreign_share(plain: str) -> float:
 _LATIN_WORD = re.compile(r"[^\W\d_]+")
 
 
+def _foreign_markers(letter: Letter, lex: Lexicon) -> int:
+    """How often the commonest foreign function words stand in the letter: a plain substring search,
+    once per letter, before any sentence is read word by word (most letters hold none)."""
+    count = letter._memo.get("foreign_markers")
+    if count is None:
+        spaced = " " + letter.lowered.replace("\n", " ")
+        count = letter._memo["foreign_markers"] = sum(spaced.count(w) for w in lex.foreign_markers)
+    return count
+
+
 def foreign_latin_sentences(letter: Letter, lex: Lexicon, min_words: int = 4, min_function: int = 3) -> list[tuple[Sentence, int]]:
     """Sentences written in a Latin-script language other than English (German, Spanish, French...),
     with their word counts: several function words of those languages, few English ones, and not a
@@ -532,9 +542,7 @@ def foreign_latin_sentences(letter: Letter, lex: Lexicon, min_words: int = 4, mi
     found = []
     english, foreign = lex.english_words, lex.foreign_words
     low = letter.lowered
-    # A plain substring search first: most letters hold none of the commonest foreign function words.
-    spaced = " " + low.replace("\n", " ")
-    if not foreign or sum(spaced.count(w) for w in lex.foreign_markers) < 2:
+    if not foreign or _foreign_markers(letter, lex) < 2:
         letter._memo[key] = found
         return found
     hits = [m.start() for m in _LATIN_WORD.finditer(low) if m.group() in foreign]
@@ -580,7 +588,7 @@ def foreign_latin_clauses(letter: Letter, lex: Lexicon, min_words: int = 3) -> l
     found: list[tuple[int, int]] = []
     letter._memo[key] = found
     plain = letter.plain
-    if plain.isascii() and sum((" " + letter.lowered.replace("\n", " ")).count(w) for w in lex.foreign_markers) < 2:
+    if _foreign_markers(letter, lex) < 2 and _MARKED.search(plain) is None:
         return found  # no diacritics and hardly any foreign function word: nothing to read closely
     english, foreign = lex.english_words, lex.foreign_words
     whole = {s.start for s, _ in foreign_latin_sentences(letter, lex)}
@@ -588,7 +596,7 @@ def foreign_latin_clauses(letter: Letter, lex: Lexicon, min_words: int = 3) -> l
         if s.start in whole:
             continue
         body = plain[s.start : s.end]
-        if body.isascii() and not any(w in foreign for w in _LATIN_WORD.findall(body.lower())):
+        if _MARKED.search(body) is None and foreign.isdisjoint(_LATIN_WORD.findall(body.lower())):
             continue
         for clause in _CLAUSE.finditer(body):
             words = _LATIN_WORD.findall(clause.group())
