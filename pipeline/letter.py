@@ -44,7 +44,12 @@ _HEADING_LEAD = re.compile(
     r"^(?:(?:the|our|my|a|an|some|and|then|next|finally|lastly|first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?|one|two|three|four|five|part \w+|section \w+|step \w+)\b\s*[,:.\-–—]*\s+)+",
     re.I,
 )
-_COURTESY = re.compile(r"(thank|thanks|please|sincerely|(best |kind |warm )?regards)\b", re.I)
+# A line of courtesy or a request to the reviewer, which is no section's content: "Thank you",
+# "Regards", "We kindly ask you to reconsider, as ...".
+_COURTESY = re.compile(
+    r"(thank|thanks|please|sincerely|(best |kind |warm )?regards)\b"
+    r"|(we|i) (would like to |want to )?(kindly |respectfully |humbly |sincerely )?(ask|request|beg|urge|appeal to) (you|amazon|your team|that you)\b",
+    re.I)
 # Empty numbering left on one line ("1. 2. 3."): no content, however many numbers.
 _NUMBERING_ONLY = re.compile(r"^(?:\s*\(?\d{1,2}[.)、]\s*)+$")
 # Chinese, Japanese and Korean characters: text that is not English on its face.

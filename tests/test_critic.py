@@ -468,3 +468,12 @@ def test_a_word_ending_in_one_ascii_letter_is_no_initial():
     assert [letter.plain[s.start : s.end] for s in letter.sentences] == ["Vamos prestar mais atenção.", "We will check every day."]
     initial = analyse("Signed by J. Smith today.")
     assert [initial.plain[s.start : s.end] for s in initial.sentences] == ["Signed by J. Smith today."]
+
+
+def test_a_request_to_the_reviewer_under_a_heading_is_no_content():
+    letter = ("Root Cause\nOur inspection missed used units.\nCorrective Actions\n- On 2026-05-02 we removed 14 units.\n"
+              "- On 2026-05-03 we refunded 6 buyers.\nPreventive Measures\n-\n"
+              "We kindly ask you to reconsider, as this ASIN is our best seller.\nRegards,\nNorvell Direct\n")
+    assert critique(letter).sections.preventive_measures is False
+    owned = letter.replace("-\nWe kindly", "- We ask our supplier for a sealed-unit photo before each shipment.\nWe kindly")
+    assert critique(owned).sections.preventive_measures is True
