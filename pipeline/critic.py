@@ -576,22 +576,17 @@ _CLAUSE = re.compile(r"[^,;:()\[\]\n]+?(?=\s[-–—/]\s|[,;:()\[\]\n]|$)")
 _MARKED = re.compile(r"[\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]")
 
 
-def foreign_latin_clauses(letter: Letter, lex: Lexicon, min_words: int = 3) -> list[tuple[int, int]]:
+def foreign_latin_clauses(letter: Letter, lex: Lexicon, whole: set[int], min_words: int = 3) -> list[tuple[int, int]]:
     """Clauses in another Latin-script language inside an English sentence, as code-switching sellers
     write them ("We always put the tracking code, a culpa não é nossa."): at least `min_words` words,
     none an English function word, two that are function words of another language or carry a
     diacritic English does not use, and not a run of capitalised names ("Société Générale Paris").
-    Sentences reported whole by foreign_latin_sentences are left to it."""
-    key = ("foreign_clauses", min_words)
-    if key in letter._memo:
-        return letter._memo[key]
+    `whole`: the starts of sentences already reported whole (foreign_latin_sentences), left to it."""
     found: list[tuple[int, int]] = []
-    letter._memo[key] = found
     plain = letter.plain
     if _foreign_markers(letter, lex) < 2 and _MARKED.search(plain) is None:
         return found  # no diacritics and hardly any foreign function word: nothing to read closely
     english, foreign = lex.english_words, lex.foreign_words
-    whole = {s.start for s, _ in foreign_latin_sentences(letter, lex)}
     for s in letter.sentences:
         if s.start in whole:
             continue
@@ -635,9 +630,10 @@ def check_foreign_passage(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[
 
 
 def check_foreign_latin(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
-    for s, _ in foreign_latin_sentences(letter, lex, rule.params.get("min_words", 4), rule.params.get("min_function_words", 3)):
+    sentences = foreign_latin_sentences(letter, lex, rule.params.get("min_words", 4), rule.params.get("min_function_words", 3))
+    for s, _ in sentences:
         yield _finding(rule, letter.text, *_sentence_span(letter, s))
-    for start, end in foreign_latin_clauses(letter, lex, rule.params.get("min_clause_words", 3)):
+    for start, end in foreign_latin_clauses(letter, lex, {s.start for s, _ in sentences}, rule.params.get("min_clause_words", 3)):
         yield _finding(rule, letter.text, start, end)
 
 

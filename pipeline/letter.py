@@ -66,7 +66,6 @@ _TRAILING_PUNCT = ".。;；,，:："
 MAX_SENTENCE = 600
 # Characters either side of an anchor in which a pattern without a bounded length runs (Letter.windows).
 WINDOW_RADIUS = 300
-_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")  # a word before a full stop
 _COLON = re.compile(r"[:：]")
 _DASH = re.compile(r"\s[-–—]\s")  # "Next steps - we check ...": a heading set off by a dash
 _HEADING_END = re.compile(r"[:：?？]\s*[*_]*\s*$")
@@ -474,10 +473,10 @@ def _split_sentences(plain: str, start: int, end: int) -> list[tuple[int, int]]:
     for m in _SENTENCE_END.finditer(plain, start, end):
         stop = m.end()
         if plain[m.start()] == ".":
-            # The run of ASCII letters and full stops just before it, back to the sentence start.
+            # The run of letters (any script: "atenção." is no initial "o.") and full stops just
+            # before it, back to the sentence start.
             first = m.start()
-            # Any letter counts: "atenção." must not read as an initial "o.".
-            while first > cursor and (plain[first - 1] in _WORD_CHARS or plain[first - 1].isalpha()):
+            while first > cursor and (plain[first - 1] == "." or plain[first - 1].isalpha()):
                 first -= 1
             word = plain[first : m.start()].lower().rstrip(".")
             if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
