@@ -453,14 +453,17 @@ def infer_sections(letter: Letter, lex: Lexicon) -> dict[str, bool] | None:
 
 
 def _cause_before_headings(letter: Letter, lex: Lexicon) -> bool:
-    """Whether the text before the first heading gives an owned cause ("We did not have a rule about
-    which devices may log in. This is the cause of the link."): many letters explain the cause in the
-    opening paragraph, or under a question the headings do not name, and head only the actions."""
+    """Whether the text before the first Root Cause / Corrective / Preventive heading gives a cause
+    ("We did not have a rule about which devices may log in. This is the cause of the link."): many
+    letters explain the cause in the opening paragraph, under mail headers or a question the headings
+    do not name, and head only the actions. A cause put on others counts as given (the blame rules
+    report it where it stands); Amazon's action restated from the notice ("deactivated because it is
+    related to another account") does not, unless the seller owns it."""
     for s in letter.sentences:
-        if s.section is not None:
+        if s.section not in (None, "other"):
             break
         body = letter.plain[s.start : s.end]
-        if lex.has("cause", body) and lex.has("ownership", body):
+        if lex.has("cause", body) and (lex.has("ownership", body) or not lex.has("enforcement", body)):
             return True
     return False
 
@@ -484,6 +487,59 @@ def check_missing_section(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[
         yield _finding(rule, letter.text, start, end, note=" The heading is there, but nothing is written under it.")
     else:
         yield _finding(rule, letter.text, 0, 0)
+
+
+# Lines that are no section's content: a plea or a confession beyond the notice under "Preventive
+# Measures" leaves that part as missing as an empty heading does. (Vague lines are content, if weak
+# content: a section of promises is reported line by line, not as missing.)
+_NOT_CONTENT = frozenset({"emotional_appeal", "over_admission"})
+
+
+def _hollow_findings(letter: Letter, findings: list[Finding]) -> list[Finding]:
+    """Missing-section findings for headings whose every written line is reported as one of
+    _NOT_CONTENT (at least half of each sentence): read after the other rules, from their findings."""
+    if letter.inferred is not None:
+        return []
+    # The learned model's over-admission guesses do not count: a candid, owned cause reads to it like
+    # a confession (a drafted root cause did), and a guess must not cost a whole section.
+    learned = {r.id for r in load_rules() if r.defer_to}
+    spans = sorted((f.start, f.end) for f in findings if f.category in _NOT_CONTENT and f.end > f.start
+                   and (f.rule not in learned or f.category == "emotional_appeal"))
+    if not spans:
+        return []
+    found = []
+    for rule in _section_rules():
+        name = rule.params["section"]
+        matching = [s for s in letter.sections if s.name == name and s.has_content(letter.plain)]
+        if not matching:
+            continue  # reported by the rule itself, or no heading of this part
+        lines = [_sentence_span(letter, sent) for s in matching for sent in letter.content_sentences(s)]
+        if not lines or any(_covered(spans, a, b) * 2 < b - a for a, b in lines):
+            continue
+        heading = matching[0].heading
+        end = heading.end
+        while end > heading.start and letter.plain[end - 1].isspace():
+            end -= 1
+        found.append(_finding(rule, letter.text, heading.start, end,
+                              note=" The heading is there, but only a plea or an admission beyond the notice is written under it."))
+    return found
+
+
+def _section_rules() -> list[Rule]:
+    return [rule for rule in load_rules() if rule.kind == "check" and rule.check == "missing_section"]
+
+
+def _covered(spans: list[tuple[int, int]], start: int, end: int) -> int:
+    """Characters of start:end inside the union of the sorted spans."""
+    covered, reach = 0, start
+    for a, b in spans:
+        if a >= end:
+            break
+        a, b = max(a, reach), min(b, end)
+        if b > a:
+            covered += b - a
+            reach = b
+    return covered
 
 
 def _letter_words(letter: Letter) -> int:
@@ -803,7 +859,11 @@ def rule_findings(text: str) -> tuple[Letter, list[Finding]]:
     for rule in rules:
         if rule.defer_to:
             found.extend(run_rule(rule, letter))
-    return letter, _merge(found, superseded)
+    merged = _merge(found, superseded)
+    hollow = _hollow_findings(letter, merged)
+    if hollow:
+        merged = sorted(merged + hollow, key=lambda f: (f.start, f.end, severity_rank(f.severity), f.category))
+    return letter, merged
 
 
 def critique(text: str) -> Critique:
@@ -811,10 +871,13 @@ def critique(text: str) -> Critique:
     if not isinstance(text, str):
         raise TypeError(f"critique() takes the letter as str, not {type(text).__name__}")
     letter, findings = rule_findings(text)
+    # A part is present exactly when no missing-section finding reports it, so the two never disagree.
+    parts = {rule.id: rule.params["section"] for rule in _section_rules()}
+    absent = {parts[f.rule] for f in findings if f.rule in parts}
     score, verdict, reason, deductions = scoring.readiness(findings)
     return Critique(
         findings=findings,
-        sections=Sections(**{name: letter.present(name) for name in Sections.model_fields}),
+        sections=Sections(**{name: name not in absent for name in Sections.model_fields}),
         section_spans=_section_spans(letter),
         score=score,
         verdict=verdict,

@@ -209,10 +209,19 @@ class Letter:
             return self.sentences[i]
         return None
 
-    def present(self, name: str) -> bool:
-        if self.inferred is not None:
-            return self.inferred.get(name, False)
-        return any(s.name == name and s.has_content(self.plain) for s in self.sections)
+    def content_sentences(self, section: Section) -> list[Sentence]:
+        """The sentences under a heading that could be its content: two words or more, and not a line
+        of courtesy or a request to the reviewer (Section.has_content reads lines the same way)."""
+        found = []
+        for s in self.sentences:
+            if s.start < section.body_start:
+                continue
+            if s.start >= section.body_end:
+                break
+            line = _NUMBERING_ONLY.sub("", LIST_MARKER.sub("", self.plain[s.start : s.end])).strip()
+            if not _COURTESY.match(line) and len(_WORD.findall(line)) >= 2:
+                found.append(s)
+        return found
 
     def section_of(self, offset: int) -> str | None:
         owner = None

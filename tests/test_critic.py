@@ -477,3 +477,40 @@ def test_a_request_to_the_reviewer_under_a_heading_is_no_content():
     assert critique(letter).sections.preventive_measures is False
     owned = letter.replace("-\nWe kindly", "- We ask our supplier for a sealed-unit photo before each shipment.\nWe kindly")
     assert critique(owned).sections.preventive_measures is True
+
+
+def test_a_plea_or_a_wider_confession_under_a_heading_leaves_the_part_missing():
+    head = ("Root Cause\nOur inspection missed used units.\nCorrective Actions\n- On 2026-05-02 we removed 14 units.\n"
+            "- On 2026-05-03 we refunded 6 buyers.\nPreventive Measures\n")
+    tail = ("To be honest, we also sold 2 other baskets from the same factory last year on this account.\n"
+            "Please restore our listing, this product was 60% of our sales and we are losing money every day.\n"
+            "Best regards,\nAria Home Store\n")
+    result = critique(head + tail)
+    assert result.sections.preventive_measures is False
+    missing = [f for f in result.findings if f.rule == "missing_section.preventive_measures"]
+    assert [f.quote for f in missing] == ["Preventive Measures"]
+    assert "only a plea" in missing[0].message
+    # The other findings on those lines stay: the section report is added, not a replacement.
+    assert {"emotional_appeal", "over_admission"} <= {f.category for f in result.findings}
+    # One written measure among them is the part, however weak the rest.
+    measured = critique(head + "From 2026-05-04 our QA lead opens every returned unit before restock.\n" + tail)
+    assert measured.sections.preventive_measures is True
+    assert not [f for f in measured.findings if f.category == "missing_section"]
+
+
+def test_a_cause_told_before_the_headings_is_the_root_cause_even_when_put_on_others():
+    actions = ("\nWhat we did:\n- On 2026-06-10 we refunded the 9 buyers (refund report, Attachment 1).\n"
+               "- On 2026-06-11 we added the size in inches to the title of ASIN B0C7K2M9QP.\n"
+               "Going forward our listing lead checks every size chart before it is published.\n")
+    headers = "From: sales@ridgewaysupply.com\nSubject: RE: ODR appeal\n\nHi team,\n\n"
+    blamed = headers + "Most of the negative feedback came from buyers who did not read the product description." + actions
+    result = critique(blamed)
+    # Given, if put on the buyers: the blame is reported where it stands, not as a missing part.
+    assert result.sections.root_cause is True
+    assert not [f for f in result.findings if f.category == "missing_section"]
+    assert any(f.category == "blame_shifting" for f in result.findings)
+    # The notice's own words restated are no cause, and the part is reported missing, in both fields.
+    restated = headers + "Our account was deactivated because it is related to another account." + actions
+    result = critique(restated)
+    assert result.sections.root_cause is False
+    assert [f.rule for f in result.findings if f.category == "missing_section"] == ["missing_section.root_cause"]
