@@ -514,3 +514,13 @@ def test_a_cause_told_before_the_headings_is_the_root_cause_even_when_put_on_oth
     result = critique(restated)
     assert result.sections.root_cause is False
     assert [f.rule for f in result.findings if f.category == "missing_section"] == ["missing_section.root_cause"]
+
+
+def test_items_numbered_in_two_levels_are_read_from_their_first_word():
+    """"3.2 We will ..." is item 2 of part 3: the sentence starts at "We", not at "2 We" (the "3." read
+    as the number and the "2" as the sentence's first word)."""
+    text = ("3. How we will prevent it\n3.1 We will respect intellectual property rights.\n"
+            "3.2 We will be more careful when using images from the internet.\n")
+    quotes = [f.quote for f in critique(text).findings if f.category == "vague"]
+    assert quotes == ["We will respect intellectual property rights",
+                      "We will be more careful when using images from the internet"]
