@@ -58,3 +58,54 @@ def test_without_the_model_file_the_rules_work_alone(tmp_path, monkeypatch):
         assert not [f for f in critique(letter).findings if f.rule.endswith(".learned")]
     finally:
         model.cache_clear()
+
+
+def _write_set(path, pleas):
+    letters = []
+    for i, plea in enumerate(pleas):
+        good = f"On 2026-03-0{i + 1} our QA lead removed {10 + i} units from stock (report, Attachment {i + 1})"
+        text = f"Root cause:\nOur inspection missed the damage.\nCorrective actions:\n{good}.\nPreventive measures:\n{plea}.\n"
+        letters.append(f'[[letters]]\nid = "{path.stem}-{i}"\nviolation = "other"\nkind = "weak"\ntext = """\n{text}"""\n'
+                       f'[[letters.labels]]\ncategory = "emotional_appeal"\nquote = "{plea}"\n'
+                       f'[[letters.good]]\nquote = "{good}"\n')
+    path.write_text("\n".join(letters), encoding="utf-8")
+    return path
+
+
+def test_cross_validation_scores_each_left_out_set_with_a_model_trained_on_the_others(tmp_path):
+    seen = _write_set(tmp_path / "seen.toml", ["Please forgive us and give us one more chance, we beg you"] * 6)
+    unseen = _write_set(tmp_path / "unseen.toml", ["We beg you for one more chance, please forgive us"] * 3)
+    result = classifier.cross_validate([seen, unseen], ["unseen"], epochs=6)
+    row = result["sets"][0]
+    assert row["set"] == "unseen" and row["labelled"] == 3 and row["good"] == 3
+    # Trained only on "seen", the model finds the same plea in new word order and leaves the dated,
+    # owned lines alone.
+    assert row["found"] == 3 and row["good_flagged"] == 0
+    assert result["recall"] == 1.0 and result["precision"] == 1.0
+    assert classifier.cross_validate([seen, unseen], ["unseen"], epochs=6) == result  # deterministic
+    # Left out, "seen" meets a model trained on three letters only: scored all the same, never trained on itself.
+    assert classifier.cross_validate([seen, unseen], ["seen"], epochs=6)["sets"][0]["labelled"] == 6
+    try:
+        classifier.cross_validate([seen, unseen], ["dev99"])
+    except ValueError as exc:
+        assert "dev99" in str(exc)
+    else:
+        raise AssertionError("an unknown set must be refused")
+
+
+def test_cross_validation_never_trains_on_the_set_it_scores(tmp_path):
+    """A plea in words and a place no other set has: found only by a model that saw it in training."""
+    seen = _write_set(tmp_path / "seen.toml", ["Please forgive us and give us one more chance, we beg you"] * 6)
+    odd = tmp_path / "odd.toml"
+    _write_set(odd, ["Please forgive us and give us one more chance, we beg you"] * 4)
+    plea = "Have mercy, our little kids are hungry and crying every night"
+    odd.write_text(odd.read_text(encoding="utf-8").replace("Our inspection missed the damage", plea)
+                   .replace('category = "emotional_appeal"\nquote = "Please',
+                            f'category = "emotional_appeal"\nquote = "{plea}"\n[[letters.labels]]\ncategory = "emotional_appeal"\nquote = "Please'),
+                   encoding="utf-8")
+    left_out = classifier.cross_validate([seen, odd], ["odd"], epochs=6)["sets"][0]
+    assert left_out["labelled"] == 8 and left_out["found"] == 4  # the known plea only
+    from pipeline.evaluation import load_letters
+    weights, bias = classifier.fit(classifier.examples(load_letters(seen) + load_letters(odd)), epochs=6)
+    trained_on_it = classifier.Model(weights=weights, bias=bias, thresholds=dict(classifier.THRESHOLDS), trained_on=())
+    assert trained_on_it.classify(plea, "root_cause")[0] == "emotional_appeal"
