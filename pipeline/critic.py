@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from . import letter as letter_mod
 from . import scoring
-from .letter import CJK, Letter, Sentence
+from .letter import CJK, Heading, Letter, Sentence
 from .models import Critique, Finding, Sections, SectionSpan, TextStats, severity_rank
 from .anchors import match_starts, may_match
 from .rules import Lexicon, Pattern, Rule, lexicon, load_rules, pattern_index, rules_version
@@ -468,6 +468,14 @@ def _cause_before_headings(letter: Letter, lex: Lexicon) -> bool:
     return False
 
 
+def _at_heading(rule: Rule, letter: Letter, heading: Heading, note: str) -> Finding:
+    """A missing-section finding quoting the heading that stands over no content."""
+    end = heading.end
+    while end > heading.start and letter.plain[end - 1].isspace():
+        end -= 1
+    return _finding(rule, letter.text, heading.start, end, note=note)
+
+
 def check_missing_section(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     name = rule.params["section"]
     if letter.inferred is not None:
@@ -480,11 +488,7 @@ def check_missing_section(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[
     if not matching and name == "root_cause" and _cause_before_headings(letter, lex):
         return
     if matching:
-        heading = matching[0].heading
-        start, end = heading.start, heading.end
-        while end > start and letter.plain[end - 1].isspace():
-            end -= 1
-        yield _finding(rule, letter.text, start, end, note=" The heading is there, but nothing is written under it.")
+        yield _at_heading(rule, letter, matching[0].heading, " The heading is there, but nothing is written under it.")
     else:
         yield _finding(rule, letter.text, 0, 0)
 
@@ -503,9 +507,9 @@ def _hollow_findings(letter: Letter, findings: list[Finding]) -> list[Finding]:
     # The learned model's over-admission guesses do not count: a candid, owned cause reads to it like
     # a confession (a drafted root cause did), and a guess must not cost a whole section.
     learned = {r.id for r in load_rules() if r.defer_to}
-    spans = sorted((f.start, f.end) for f in findings if f.category in _NOT_CONTENT and f.end > f.start
+    spans = _Spans((f.start, f.end) for f in findings if f.category in _NOT_CONTENT and f.end > f.start
                    and (f.rule not in learned or f.category == "emotional_appeal"))
-    if not spans:
+    if not spans.starts:
         return []
     found = []
     for rule in _section_rules():
@@ -514,32 +518,15 @@ def _hollow_findings(letter: Letter, findings: list[Finding]) -> list[Finding]:
         if not matching:
             continue  # reported by the rule itself, or no heading of this part
         lines = [_sentence_span(letter, sent) for s in matching for sent in letter.content_sentences(s)]
-        if not lines or any(_covered(spans, a, b) * 2 < b - a for a, b in lines):
+        if not lines or any(spans.covered(a, b) * 2 < b - a for a, b in lines):
             continue
-        heading = matching[0].heading
-        end = heading.end
-        while end > heading.start and letter.plain[end - 1].isspace():
-            end -= 1
-        found.append(_finding(rule, letter.text, heading.start, end,
-                              note=" The heading is there, but only a plea or an admission beyond the notice is written under it."))
+        found.append(_at_heading(rule, letter, matching[0].heading,
+                                 " The heading is there, but only a plea or an admission beyond the notice is written under it."))
     return found
 
 
 def _section_rules() -> list[Rule]:
     return [rule for rule in load_rules() if rule.kind == "check" and rule.check == "missing_section"]
-
-
-def _covered(spans: list[tuple[int, int]], start: int, end: int) -> int:
-    """Characters of start:end inside the union of the sorted spans."""
-    covered, reach = 0, start
-    for a, b in spans:
-        if a >= end:
-            break
-        a, b = max(a, reach), min(b, end)
-        if b > a:
-            covered += b - a
-            reach = b
-    return covered
 
 
 def _letter_words(letter: Letter) -> int:
@@ -721,6 +708,13 @@ class _Spans:
         i = bisect_left(self.starts, end) - 1  # the last span starting before `end`; ends grow with starts
         return i >= 0 and self.ends[i] > start
 
+    def covered(self, start: int, end: int) -> int:
+        """How many characters of start:end the spans cover."""
+        total = 0
+        for i in range(bisect_left(self.ends, start + 1), bisect_left(self.starts, end)):
+            total += min(self.ends[i], end) - max(self.starts[i], start)
+        return total
+
 
 def check_learned(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     """Sentences the learned classifier (pipeline/classifier.py) puts in this rule's category. The
@@ -770,6 +764,11 @@ CHECKS: dict[str, Callable[[Rule, Letter, Lexicon], Iterator[Finding]]] = {
 # --- the critic ---------------------------------------------------------------------------------------
 
 
+def _in_order(f: Finding) -> tuple:
+    """Findings in text order; on one span, the most severe first."""
+    return (f.start, f.end, severity_rank(f.severity), f.category)
+
+
 def _merge(findings: list[Finding], superseded: set[str]) -> list[Finding]:
     """One finding per category and span, the most severe kept; superseded and yielding findings dropped."""
     best: dict[tuple[str, int, int], Finding] = {}
@@ -809,7 +808,7 @@ def _merge(findings: list[Finding], superseded: set[str]) -> list[Finding]:
         return False
 
     kept = [f for f in best.values() if not contains_yielded(f)]
-    return sorted(kept, key=lambda f: (f.start, f.end, severity_rank(f.severity), f.category))
+    return sorted(kept, key=_in_order)
 
 
 def _section_spans(letter: Letter) -> list[SectionSpan]:
@@ -862,7 +861,7 @@ def rule_findings(text: str) -> tuple[Letter, list[Finding]]:
     merged = _merge(found, superseded)
     hollow = _hollow_findings(letter, merged)
     if hollow:
-        merged = sorted(merged + hollow, key=lambda f: (f.start, f.end, severity_rank(f.severity), f.category))
+        merged = sorted(merged + hollow, key=_in_order)
     return letter, merged
 
 

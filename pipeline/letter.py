@@ -88,6 +88,11 @@ class Heading:
     body_start: int = -1  # where the section text begins (after an inline "Root cause:")
 
 
+def _bare_line(line: str) -> str:
+    """A line as its words: list marker and empty numbering taken off, space trimmed."""
+    return _NUMBERING_ONLY.sub("", LIST_MARKER.sub("", line)).strip()
+
+
 @dataclass
 class Section:
     name: str
@@ -104,7 +109,7 @@ class Section:
         inline = self.body_start > 0 and plain[self.body_start - 1] != "\n"
         for i, line in enumerate(plain[self.body_start : self.body_end].split("\n")):
             listed = LIST_MARKER.match(line) is not None or (i == 0 and inline)
-            line = _NUMBERING_ONLY.sub("", LIST_MARKER.sub("", line)).strip()
+            line = _bare_line(line)
             if _COURTESY.match(line):  # "Thank you, please reinstate ..." under an empty heading
                 continue
             words = len(_WORD.findall(line))
@@ -218,7 +223,7 @@ class Letter:
                 continue
             if s.start >= section.body_end:
                 break
-            line = _NUMBERING_ONLY.sub("", LIST_MARKER.sub("", self.plain[s.start : s.end])).strip()
+            line = _bare_line(self.plain[s.start : s.end])
             if not _COURTESY.match(line) and len(_WORD.findall(line)) >= 2:
                 found.append(s)
         return found
