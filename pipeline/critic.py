@@ -525,6 +525,26 @@ def _hollow_findings(letter: Letter, findings: list[Finding]) -> list[Finding]:
     return found
 
 
+def _blamed_cause_given(letter: Letter, findings: list[Finding]) -> list[Finding]:
+    """A letter that answers "why" by putting it on a buyer, carrier, supplier, employee or system,
+    before any heading or without headings, has a root cause, a wrong one: the blame findings of the
+    rules named in the root-cause rule's `given_by` report it where it stands, so it is not also
+    reported as missing ("The courier damaged them, not us." under no heading). Disputing the
+    notice (Amazon erred, a competitor complained) gives no cause and does not count."""
+    given_by = {rule.id: frozenset(rule.params.get("given_by", ())) for rule in _section_rules()}
+    missing = {f.rule for f in findings if given_by.get(f.rule) and f.start == f.end == 0}
+    if not missing:
+        return findings
+    opening = {s.start for s in letter.sentences if s.section in (None, "other")}
+    answered = set()
+    for f in findings:
+        if f.end > f.start:
+            sentence = letter.sentence_at(f.start)
+            if sentence is not None and sentence.start in opening:
+                answered.update(rule for rule in missing if f.rule in given_by[rule])
+    return [f for f in findings if not (f.rule in answered and f.start == f.end == 0)]
+
+
 def _section_rules() -> list[Rule]:
     return [rule for rule in load_rules() if rule.kind == "check" and rule.check == "missing_section"]
 
@@ -859,6 +879,7 @@ def rule_findings(text: str) -> tuple[Letter, list[Finding]]:
         if rule.defer_to:
             found.extend(run_rule(rule, letter))
     merged = _merge(found, superseded)
+    merged = _blamed_cause_given(letter, merged)
     hollow = _hollow_findings(letter, merged)
     if hollow:
         merged = sorted(merged + hollow, key=_in_order)

@@ -184,6 +184,19 @@ def test_owned_cause_before_the_first_heading_is_a_root_cause():
     assert [f.rule for f in critique(restated).findings if f.category == "missing_section"] == ["missing_section.root_cause"]
 
 
+def test_cause_put_on_a_carrier_is_reported_as_blame_not_as_a_missing_root_cause():
+    actions = ("\nCorrective actions:\nOn 2026-03-16 we refunded the 14 late orders (refund report, Attachment 2).\n"
+               "Preventive measures:\nEvery Monday our warehouse lead Wang Fang checks the late-shipment report.\n")
+    blamed = critique("The courier lost the parcels, it is not our fault." + actions)
+    assert blamed.sections.root_cause
+    assert {f.category for f in blamed.findings} >= {"blame_shifting"}
+    assert not [f for f in blamed.findings if f.category == "missing_section"]
+    # Disputing the notice gives no cause: the root cause is still missing.
+    disputed = critique("Amazon made a mistake in this decision, this is unfair." + actions)
+    assert [f for f in disputed.findings if f.category == "blame_shifting"]
+    assert [f.rule for f in disputed.findings if f.category == "missing_section"] == ["missing_section.root_cause"]
+
+
 def test_heading_with_nothing_under_it_is_missing():
     text = STRONG.split("Preventive Measures")[0] + "Preventive Measures\n1.\n2.\n\nWang Fang, Warehouse Lead\n"
     result = critique(text)
