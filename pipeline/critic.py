@@ -557,6 +557,17 @@ def _letter_words(letter: Letter) -> int:
     return words
 
 
+def check_markup_pattern(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
+    """The rule's patterns over the text as pasted, markup included: what the plain view blanks
+    ("<li></li>", an empty item of a pasted HTML list) can still be the fault. Only letters with markup."""
+    if letter.plain == letter.text or "<" not in letter.text:
+        return
+    for pattern in rule.patterns:
+        for m in pattern.regex.finditer(letter.text):
+            if m.end() > m.start():
+                yield _finding(rule, letter.text, m.start(), m.end())
+
+
 def check_too_short(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     words = _letter_words(letter)
     if words < rule.params["min_words"]:
@@ -773,6 +784,7 @@ CHECKS: dict[str, Callable[[Rule, Letter, Lexicon], Iterator[Finding]]] = {
     "third_party_fault": check_third_party_fault,
     "wider_admission": check_wider_admission,
     "missing_section": check_missing_section,
+    "markup_pattern": check_markup_pattern,
     "too_short": check_too_short,
     "too_long": check_too_long,
     "not_english": check_not_english,
