@@ -313,6 +313,7 @@ def check_unmeasured_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterat
 
 
 _CONSEQUENCE = re.compile(r",?\s+so (?:that )?(?=(?:we|i|our|my|the|they|he|she|any|some)\b)", re.I)
+_CLAUSE_END = re.compile(r"[;；]")
 _AGENT_WINDOW = 120  # characters after the third party in which its fault must stand
 _LINK_WINDOW = 60  # characters before the third party in which a causal link or a passive fault stands
 
@@ -386,7 +387,11 @@ def check_third_party_fault(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
             if _in_seller_clause(letter.plain[sentence.start : start]):
                 continue  # "we copied the claims from the factory's catalog without checking them"
             # ... or the agent of a fault that follows it.
-            m = lex.search("fault", letter.scanned(lex, end, min(sentence.end, end + _AGENT_WINDOW)))
+            # The fault stands in the agent's own clause: a semicolon starts another ("I am sorry for
+            # the experience these parents had; below is what caused it").
+            stop = min(sentence.end, end + _AGENT_WINDOW)
+            clause_end = _CLAUSE_END.search(letter.plain, end, stop)
+            m = lex.search("fault", letter.scanned(lex, end, clause_end.start() if clause_end else stop))
             if m is not None and lex.search("seller_subject", letter.scanned(lex, end, end + m.start())) is None:
                 if _inability_on_sellers_object(letter.plain[sentence.start : start], m.group()):
                     continue
