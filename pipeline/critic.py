@@ -10,7 +10,7 @@ from . import letter as letter_mod
 from . import scoring
 from .letter import CJK, Heading, Letter, Sentence
 from .models import Critique, Finding, Sections, SectionSpan, TextStats, severity_rank
-from .anchors import match_starts, may_match
+from .anchors import lowered, match_starts, may_match
 from .rules import Lexicon, Pattern, Rule, lexicon, load_rules, pattern_index, rules_version
 
 # "The listing will stay closed until Amazon approves it": a hold already in place, not a promise.
@@ -568,7 +568,8 @@ def check_markup_pattern(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[F
     if letter.plain == letter.text or "<" not in letter.text:
         return
     for pattern in rule.patterns:
-        for m in pattern.regex.finditer(letter.text):
+        # A case-insensitive pattern is written for the lower-case view (rules.Pattern), offsets kept.
+        for m in pattern.regex.finditer(lowered(letter.text) if pattern.folded else letter.text):
             if m.end() > m.start():
                 yield _finding(rule, letter.text, m.start(), m.end())
 
