@@ -695,11 +695,27 @@ def foreign_latin_clauses(letter: Letter, lex: Lexicon, whole: set[int], min_wor
     return found
 
 
+_GLOSS_AFTER = re.compile(r"[ \t]*[(（][ \t]*[A-Za-z]")
+_GLOSS_BEFORE = re.compile(r"[A-Za-z][A-Za-z.'\- ]{0,40}[ \t]*[(（][ \t]*$")
+_CLOSE = re.compile(r"[ \t]*[)）]")
+
+
+def _glossed(plain: str, start: int, end: int) -> bool:
+    """Whether a name-length run of Chinese (up to three characters) stands beside its English in
+    brackets ("王芳 (Wang Fang)", "Li Ming (李明)", "店小秘 (Dianxiaomi ERP)"): a name the reviewer
+    reads in the gloss. A longer run with a gloss ("问题原因 (Root cause)") is still untranslated text."""
+    if end - start > 3:
+        return False
+    if _GLOSS_AFTER.match(plain, end):
+        return True
+    return bool(_GLOSS_BEFORE.search(plain, max(0, start - 48), start)) and bool(_CLOSE.match(plain, end))
+
+
 def check_foreign_passage(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     """Text in Chinese, Japanese or Korean left in the letter. Section headings in Chinese over a
     letter otherwise all in English ("根本原因" above English sentences) are a format the reviewer
     reads past; when the body also holds such text, the headings are part of the same untranslated text."""
-    found = list(_pattern_findings(rule, letter, lex))
+    found = [f for f in _pattern_findings(rule, letter, lex) if not _glossed(letter.plain, f.start, f.end)]
     heading_spans = [(h.start, h.body_start) for h in letter.headings if not h.inferred]
 
     def is_heading(f: Finding) -> bool:
