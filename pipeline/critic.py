@@ -502,18 +502,21 @@ def check_missing_section(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[
 # Measures" leaves that part as missing as an empty heading does. (Vague lines are content, if weak
 # content: a section of promises is reported line by line, not as missing.)
 _NOT_CONTENT = frozenset({"emotional_appeal", "over_admission"})
+# ... and so does a root cause that only gives the notice back as its own cause.
+_NOT_CONTENT_RULES = frozenset({"vague.restated-notice"})
 
 
 def _hollow_findings(letter: Letter, findings: list[Finding]) -> list[Finding]:
     """Missing-section findings for headings whose every written line is reported as one of
-    _NOT_CONTENT (at least half of each sentence): read after the other rules, from their findings."""
+    _NOT_CONTENT or _NOT_CONTENT_RULES (at least half of each sentence): read after the other rules,
+    from their findings."""
     if letter.inferred is not None:
         return []
     # The learned model's over-admission guesses do not count: a candid, owned cause reads to it like
     # a confession (a drafted root cause did), and a guess must not cost a whole section.
     learned = {r.id for r in load_rules() if r.defer_to}
-    spans = _Spans((f.start, f.end) for f in findings if f.category in _NOT_CONTENT and f.end > f.start
-                   and (f.rule not in learned or f.category == "emotional_appeal"))
+    spans = _Spans((f.start, f.end) for f in findings if (f.category in _NOT_CONTENT or f.rule in _NOT_CONTENT_RULES)
+                   and f.end > f.start and (f.rule not in learned or f.category == "emotional_appeal"))
     if not spans.starts:
         return []
     found = []
@@ -526,7 +529,7 @@ def _hollow_findings(letter: Letter, findings: list[Finding]) -> list[Finding]:
         if not lines or any(spans.covered(a, b) * 2 < b - a for a, b in lines):
             continue
         found.append(_at_heading(rule, letter, matching[0].heading,
-                                 " The heading is there, but only a plea or an admission beyond the notice is written under it."))
+                                 " The heading is there, but only a plea, an admission beyond the notice or the notice given back as its own cause is written under it."))
     return found
 
 

@@ -197,6 +197,16 @@ def test_cause_put_on_a_carrier_is_reported_as_blame_not_as_a_missing_root_cause
     assert [f.rule for f in disputed.findings if f.category == "missing_section"] == ["missing_section.root_cause"]
 
 
+def test_root_cause_that_only_restates_the_notice_is_missing():
+    actions = ("\nCorrective Actions\nOn 2026-03-16 we removed all 212 expired units (removal order 7LkP3vQz).\n"
+               "Preventive Measures\nEvery Monday our warehouse lead Wang Fang checks the expiry report.\n")
+    restated = critique("Root Cause\nThe root cause is that customers received products that were expired." + actions)
+    assert {f.rule for f in restated.findings} >= {"vague.restated-notice", "missing_section.root_cause"}
+    assert restated.sections.root_cause is False
+    owned = critique("Root Cause\nOur returns SOP had no expiry check, so 212 expired units stayed in sellable stock." + actions)
+    assert owned.sections.root_cause and not [f for f in owned.findings if f.category == "missing_section"]
+
+
 def test_heading_with_nothing_under_it_is_missing():
     text = STRONG.split("Preventive Measures")[0] + "Preventive Measures\n1.\n2.\n\nWang Fang, Warehouse Lead\n"
     result = critique(text)
