@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -35,12 +36,42 @@ def t(key: str, lang: str = "en", **values) -> str:
     return text.format(**values) if values else text
 
 
+@lru_cache(maxsize=1)
+def _notes_zh() -> tuple[tuple[re.Pattern, str], ...]:
+    try:
+        data = corpus.load("i18n/notes.zh.toml")
+    except FileNotFoundError:
+        return ()
+    return tuple((re.compile(n["en"]), n["zh"]) for n in data.get("notes", []))
+
+
+def _note(finding: Finding) -> str:
+    """What the critic added after the rule's own message ("(model confidence 81%)"); empty if none."""
+    from .rules import load_rules
+
+    own = next((r.message for r in load_rules() if r.id == finding.rule), None)
+    if own is None or not finding.message.startswith(own):
+        return ""
+    return finding.message[len(own) :]
+
+
+def note_zh(note: str) -> str:
+    """A critic's note in Chinese (corpus/i18n/notes.zh.toml), or as written when it has no entry."""
+    for pattern, zh in _notes_zh():
+        m = pattern.match(note)
+        if m:
+            return zh.format(**m.groupdict())
+    return note
+
+
 def finding_text(finding: Finding, lang: str = "en") -> tuple[str, str]:
-    """A finding's message and suggestion in `lang`; the rules' English when there is no translation."""
+    """A finding's message and suggestion in `lang`; the rules' English when there is no translation.
+    The note the critic added to the message (the model's confidence, an empty heading) is kept."""
     if lang == "zh":
         entry = _rules_zh().get(finding.rule)
         if entry:
-            return entry.get("message", finding.message), entry.get("suggestion", finding.suggestion)
+            message = entry.get("message", finding.message) + note_zh(_note(finding))
+            return message, entry.get("suggestion", finding.suggestion)
     return finding.message, finding.suggestion
 
 
