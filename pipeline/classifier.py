@@ -62,14 +62,19 @@ class Model:
         total = sum(exp)
         return [e / total for e in exp]
 
+    def predict(self, feats: Iterable[str]) -> tuple[int, float]:
+        """The most likely line category (its index in CLASSES) and its probability, or (0, p of
+        "none") when that category is under its threshold."""
+        probs = self.probabilities(feats)
+        best = max(range(1, len(CLASSES)), key=lambda i: probs[i])
+        if probs[best] >= self.thresholds.get(CLASSES[best], 1.0) and probs[best] > probs[0]:
+            return best, probs[best]
+        return 0, probs[0]
+
     def classify(self, sentence: str, section: str | None) -> tuple[str, float]:
         """The most likely line category and its probability, or ("none", p) under its threshold."""
-        probs = self.probabilities(features(sentence, section))
-        best = max(range(1, len(CLASSES)), key=lambda i: probs[i])
-        name = CLASSES[best]
-        if probs[best] >= self.thresholds.get(name, 1.0) and probs[best] > probs[0]:
-            return name, probs[best]
-        return "none", probs[0]
+        best, p = self.predict(features(sentence, section))
+        return CLASSES[best], p
 
     def to_json(self) -> str:
         return json.dumps({"classes": CLASSES, "trained_on": list(self.trained_on), "thresholds": self.thresholds,
@@ -189,9 +194,7 @@ def cross_validate(paths: Iterable[Path], held_out: Iterable[str], **fit_options
         trained = Model(weights=weights, bias=bias, thresholds=dict(THRESHOLDS), trained_on=())
         counts = dict.fromkeys(totals, 0)
         for feats, cls, weight in data[name]:
-            probs = trained.probabilities(feats)
-            best = max(range(1, len(CLASSES)), key=lambda i: probs[i])
-            predicted = best if probs[best] >= THRESHOLDS[CLASSES[best]] and probs[best] > probs[0] else 0
+            predicted, _ = trained.predict(feats)
             counts["labelled"] += cls != 0
             counts["flagged"] += predicted != 0
             counts["found"] += cls != 0 and predicted == cls

@@ -32,7 +32,6 @@ def test_category_labels_and_formatting():
     assert t("no.such.key", "zh") == "no.such.key"
 
 
-
 def test_a_findings_note_is_kept_in_chinese():
     # The critic adds notes to some messages: the heading that stands empty, the model's confidence.
     letter = "Root Cause\nOur handling time was set to 1 day.\nCorrective Actions\n\nPreventive Measures\nEvery Monday our lead checks it.\n"
