@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 
 from . import letter as letter_mod
@@ -557,6 +557,15 @@ def _section_rules() -> list[Rule]:
     return [rule for rule in load_rules() if rule.kind == "check" and rule.check == "missing_section"]
 
 
+def _rules_named(ids: Iterable[str]) -> list[Rule]:
+    """The loaded rules with these ids (a rule's params may name others); an unknown id is an error in the data."""
+    by_id = {rule.id: rule for rule in load_rules()}
+    unknown = [i for i in ids if i not in by_id]
+    if unknown:
+        raise ValueError(f"no rule with id {unknown}")
+    return [by_id[i] for i in ids]
+
+
 def _letter_words(letter: Letter) -> int:
     """Words in the whole letter, counted once per letter."""
     words = letter._memo.get("words")
@@ -718,7 +727,10 @@ def check_foreign_passage(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[
     """Text in Chinese, Japanese or Korean left in the letter. Section headings in Chinese over a
     letter otherwise all in English ("根本原因" above English sentences) are a format the reviewer
     reads past; when the body also holds such text, the headings are part of the same untranslated text."""
-    found = [f for f in _pattern_findings(rule, letter, lex) if not _glossed(letter.plain, f.start, f.end)]
+    inside = _Spans((f.start, f.end) for other in _rules_named(rule.params.get("inside_other", ()))
+                    for f in run_rule(other, letter))
+    found = [f for f in _pattern_findings(rule, letter, lex)
+             if not _glossed(letter.plain, f.start, f.end) and not inside.covers(f.start, f.end)]
     heading_spans = [(h.start, h.body_start) for h in letter.headings if not h.inferred]
 
     def is_heading(f: Finding) -> bool:
@@ -763,6 +775,11 @@ class _Spans:
     def touches(self, start: int, end: int) -> bool:
         i = bisect_left(self.starts, end) - 1  # the last span starting before `end`; ends grow with starts
         return i >= 0 and self.ends[i] > start
+
+    def covers(self, start: int, end: int) -> bool:
+        """Whether one span holds all of start:end."""
+        i = bisect_right(self.starts, start) - 1
+        return i >= 0 and self.ends[i] >= end
 
     def covered(self, start: int, end: int) -> int:
         """How many characters of start:end the spans cover."""
