@@ -405,7 +405,9 @@ def run_eval(pattern: str = "*", progress: Callable[[str, int, int], None] | Non
 # --- the model path: the same scorers on the LLM backend's answers; concurrent, journaled, resumable ------
 
 import queue as _queue  # noqa: E402
+import signal as _signal  # noqa: E402
 import threading as _threading  # noqa: E402
+from contextlib import contextmanager as _contextmanager  # noqa: E402
 
 from .journal import Journal, fingerprint  # noqa: E402
 
@@ -430,6 +432,27 @@ class _Unit:
     set: str
     source: str  # everything of the case the answer depends on
     job: Callable[[], object]
+
+
+@_contextmanager
+def _ctrl_c_sets(flag: _threading.Event):
+    """In the main thread, the first Ctrl-C sets `flag` instead of raising KeyboardInterrupt wherever
+    the thread happens to be: between taking a finished case off the queue and writing it to the
+    journal, that would lose the case, and a resumed run would pay for it again. A second Ctrl-C
+    raises as usual. In another thread (the app's) signals cannot be handled and nothing changes."""
+    if _threading.current_thread() is not _threading.main_thread():
+        yield
+        return
+
+    def first(signum, frame) -> None:
+        flag.set()
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+
+    previous = _signal.signal(_signal.SIGINT, first)
+    try:
+        yield
+    finally:
+        _signal.signal(_signal.SIGINT, previous if previous is not None else _signal.default_int_handler)
 
 
 def _units(backend, letters: list[tuple[str, LabeledLetter]], cases: list[dict]) -> list[_Unit]:
@@ -636,24 +659,28 @@ def run_model_eval(backend, pattern: str = "*", *, concurrency: int = 4,
     threads = [_threading.Thread(target=worker, daemon=True, name=f"poa-eval-{i}")
                for i in range(max(1, min(concurrency, len(todo))))]
     done = resumed
+    interrupted = _threading.Event()
     try:
-        for thread in threads:
-            thread.start()
-        if progress:
-            progress("cases", done, len(units))
-        remaining = len(todo)
-        while remaining:
-            try:
-                unit, (entry, kept) = finished.get(timeout=0.1)
-            except _queue.Empty:
-                if not any(t.is_alive() for t in threads):
-                    break
-                continue
-            remaining -= 1
-            finish(unit, entry, kept)
-            done += 1
+        with _ctrl_c_sets(interrupted):
+            for thread in threads:
+                thread.start()
             if progress:
                 progress("cases", done, len(units))
+            remaining = len(todo)
+            while remaining and not interrupted.is_set():
+                try:
+                    unit, (entry, kept) = finished.get(timeout=0.1)
+                except _queue.Empty:
+                    if not any(t.is_alive() for t in threads):
+                        break
+                    continue
+                remaining -= 1
+                finish(unit, entry, kept)
+                done += 1
+                if progress:
+                    progress("cases", done, len(units))
+        if interrupted.is_set():
+            raise KeyboardInterrupt
     except KeyboardInterrupt:
         stop.set()
         flying = sum(t.is_alive() for t in threads)
