@@ -502,8 +502,10 @@ def check_missing_section(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[
 # Measures" leaves that part as missing as an empty heading does. (Vague lines are content, if weak
 # content: a section of promises is reported line by line, not as missing.)
 _NOT_CONTENT = frozenset({"emotional_appeal", "over_admission"})
-# ... and so does a root cause that only gives the notice back as its own cause.
-_NOT_CONTENT_RULES = frozenset({"vague.restated-notice"})
+# ... and so do a root cause that only gives the notice back as its own cause, and a template's own
+# instruction or "TBD" ("(Explain the root cause here in 3-5 sentences)"). A sentence with slots left
+# in it ("opened by [relationship] using the same [device]") is a cause to finish, not a missing one.
+_NOT_CONTENT_RULES = frozenset({"vague.restated-notice", "placeholder.tbd"})
 
 
 def _hollow_findings(letter: Letter, findings: list[Finding]) -> list[Finding]:
@@ -529,7 +531,7 @@ def _hollow_findings(letter: Letter, findings: list[Finding]) -> list[Finding]:
         if not lines or any(spans.covered(a, b) * 2 < b - a for a, b in lines):
             continue
         found.append(_at_heading(rule, letter, matching[0].heading,
-                                 " The heading is there, but only a plea, an admission beyond the notice or the notice given back as its own cause is written under it."))
+                                 " The heading is there, but only a plea, an admission beyond the notice, template text or the notice given back as its own cause is written under it."))
     return found
 
 

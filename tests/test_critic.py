@@ -521,6 +521,23 @@ def test_a_plea_or_a_wider_confession_under_a_heading_leaves_the_part_missing():
     assert not [f for f in measured.findings if f.category == "missing_section"]
 
 
+def test_a_template_instruction_under_a_heading_leaves_the_part_missing():
+    tail = ("Section 2 - Corrective Actions:\na) On 2026-06-02 we moved all packing to our Reading warehouse; sample slips "
+            "from orders 203-5512847-0091326 and 203-8830194-4417562 are attached.\n"
+            "Section 3 - Preventive Measures:\na) From 2026-06-03 our warehouse lead Tom Hale checks every packing slip "
+            "against the Seller Central order before dispatch.\nRegards,\nOakridge Trading Ltd\n")
+    result = critique("Section 1 - Root Cause:\n(Explain the root cause here in 3-5 sentences)\n\n" + tail)
+    assert result.sections.root_cause is False
+    missing = [f for f in result.findings if f.rule == "missing_section.root_cause"]
+    assert [f.quote for f in missing] == ["Section 1 - Root Cause:"] and "template text" in missing[0].message
+    assert any(f.category == "placeholder" and f.quote.startswith("(Explain the root cause here") for f in result.findings)
+    # A written cause with a slot left in it is the part, with the slot reported.
+    slot = critique("Section 1 - Root Cause:\nOur packer used the retailer's slips from [date] because our own "
+                    "printer was broken and nobody checked the slips before dispatch.\n\n" + tail)
+    assert slot.sections.root_cause is True
+    assert any(f.category == "placeholder" for f in slot.findings)
+
+
 def test_a_cause_told_before_the_headings_is_the_root_cause_even_when_put_on_others():
     actions = ("\nWhat we did:\n- On 2026-06-10 we refunded the 9 buyers (refund report, Attachment 1).\n"
                "- On 2026-06-11 we added the size in inches to the title of ASIN B0C7K2M9QP.\n"
