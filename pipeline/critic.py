@@ -11,7 +11,7 @@ from . import scoring
 from .letter import CJK, Heading, Letter, Sentence
 from .models import Critique, Finding, Sections, SectionSpan, TextStats, severity_rank
 from .anchors import lowered, match_starts, may_match
-from .rules import Lexicon, Pattern, Rule, lexicon, load_rules, pattern_index, rules_version
+from .rules import Lexicon, Pattern, Rule, lexicon, load_rules, pattern_index, rule_by_id, rules_version
 
 # "The listing will stay closed until Amazon approves it": a hold already in place, not a promise.
 _HOLD = re.compile(
@@ -561,11 +561,11 @@ def _section_rules() -> list[Rule]:
 
 def _rules_named(ids: Iterable[str]) -> list[Rule]:
     """The loaded rules with these ids (a rule's params may name others); an unknown id is an error in the data."""
-    by_id = {rule.id: rule for rule in load_rules()}
-    unknown = [i for i in ids if i not in by_id]
+    found = [(i, rule_by_id(i)) for i in ids]
+    unknown = [i for i, rule in found if rule is None]
     if unknown:
         raise ValueError(f"no rule with id {unknown}")
-    return [by_id[i] for i in ids]
+    return [rule for _, rule in found]
 
 
 def _letter_words(letter: Letter) -> int:

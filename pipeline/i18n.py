@@ -47,12 +47,12 @@ def _notes_zh() -> tuple[tuple[re.Pattern, str], ...]:
 
 def _note(finding: Finding) -> str:
     """What the critic added after the rule's own message ("(model confidence 81%)"); empty if none."""
-    from .rules import load_rules
+    from .rules import rule_by_id
 
-    own = next((r.message for r in load_rules() if r.id == finding.rule), None)
-    if own is None or not finding.message.startswith(own):
+    rule = rule_by_id(finding.rule)
+    if rule is None or not finding.message.startswith(rule.message):
         return ""
-    return finding.message[len(own) :]
+    return finding.message[len(rule.message) :]
 
 
 def note_zh(note: str) -> str:

@@ -372,6 +372,15 @@ class PatternIndex:
 
 
 _PATTERN_INDEX: list = [None]
+_BY_ID: list = [None, {}]
+
+
+def rule_by_id(rule_id: str) -> Rule | None:
+    """The loaded rule with this id, or None; the map is made again whenever the rules are loaded again."""
+    rules = load_rules()
+    if _BY_ID[0] is not rules:
+        _BY_ID[:] = [rules, {rule.id: rule for rule in rules}]
+    return _BY_ID[1].get(rule_id)
 
 
 def pattern_index() -> PatternIndex:
