@@ -6,6 +6,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 
+from . import corpus
 from . import letter as letter_mod
 from . import scoring
 from .letter import CJK, Heading, Letter, Sentence
@@ -498,26 +499,23 @@ def check_missing_section(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[
         yield _finding(rule, letter.text, 0, 0)
 
 
-# Lines that are no section's content: a plea or a confession beyond the notice under "Preventive
-# Measures" leaves that part as missing as an empty heading does. (Vague lines are content, if weak
-# content: a section of promises is reported line by line, not as missing.)
-_NOT_CONTENT = frozenset({"emotional_appeal", "over_admission"})
-# ... and so do a root cause that only gives the notice back as its own cause, and a template's own
-# instruction or "TBD" ("(Explain the root cause here in 3-5 sentences)"). A sentence with slots left
-# in it ("opened by [relationship] using the same [device]") is a cause to finish, not a missing one.
-_NOT_CONTENT_RULES = frozenset({"vague.restated-notice", "placeholder.tbd"})
+def _not_content() -> tuple[frozenset[str], frozenset[str]]:
+    """The categories and the rules whose findings are no section's content (sections.toml [hollow])."""
+    spec = corpus.load("sections.toml").get("hollow", {})
+    return frozenset(spec.get("categories", ())), frozenset(spec.get("rules", ()))
 
 
 def _hollow_findings(letter: Letter, findings: list[Finding]) -> list[Finding]:
-    """Missing-section findings for headings whose every written line is reported as one of
-    _NOT_CONTENT or _NOT_CONTENT_RULES (at least half of each sentence): read after the other rules,
-    from their findings."""
+    """Missing-section findings for headings whose every written line is reported as no content
+    (sections.toml [hollow]; at least half of each sentence): read after the other rules, from their
+    findings."""
     if letter.inferred is not None:
         return []
     # The learned model's over-admission guesses do not count: a candid, owned cause reads to it like
     # a confession (a drafted root cause did), and a guess must not cost a whole section.
     learned = {r.id for r in load_rules() if r.defer_to}
-    spans = _Spans((f.start, f.end) for f in findings if (f.category in _NOT_CONTENT or f.rule in _NOT_CONTENT_RULES)
+    categories, rules = _not_content()
+    spans = _Spans((f.start, f.end) for f in findings if (f.category in categories or f.rule in rules)
                    and f.end > f.start and (f.rule not in learned or f.category == "emotional_appeal"))
     if not spans.starts:
         return []

@@ -67,3 +67,13 @@ def test_bad_pattern_names_the_rule(corpus_copy):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ValueError, match=r"placeholder\.xxx.*bad pattern"):
         load_rules()
+
+
+def test_hollow_section_names_only_known_categories_and_rules():
+    # A misspelt name would silently stop a plea-only or template-only section from counting as missing.
+    from pipeline.models import CATEGORIES
+
+    spec = corpus.load("sections.toml")["hollow"]
+    ids = {rule.id for rule in load_rules()}
+    assert spec["categories"] and set(spec["categories"]) <= set(CATEGORIES)
+    assert spec["rules"] and set(spec["rules"]) <= ids
