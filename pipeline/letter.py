@@ -41,7 +41,7 @@ _SYMBOLS = "\u2190-\u2bff\ufe0f\U0001f000-\U0001faff"
 _EMPHASIS = re.compile(rf"^[*_\s【\[〔「{_SYMBOLS}]+|[*_\s】\]〕」{_SYMBOLS}]+$")
 # Words that may open a heading without changing what it is: "First, the reason of the problem:".
 _HEADING_LEAD = re.compile(
-    r"^(?:(?:the|our|my|a|an|some|and|then|next|finally|lastly|first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?|one|two|three|four|five|part \w+|section \w+|step \w+)\b\s*[,:.\-–—]*\s+)+",
+    r"^(?:(?:the|our|my|a|an|some|and|then|next(?!\s+time\b)|finally|lastly|first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?|one|two|three|four|five|part \w+|section \w+|step \w+)\b\s*[,:.\-–—]*\s+)+",
     re.I,
 )
 # A line of courtesy or a request to the reviewer, which is no section's content: "Thank you",

@@ -78,6 +78,7 @@ def test_carrier_named_in_an_owned_root_cause_is_not_blame():
         ("One, the reason of the problem", "Two, the corrective measures already completed", "Three, the preventive measures"),
         ("Reason:", "Rectification measures:", "Future:"),
         ("Why it happen:", "What we do:", "Future:"),
+        ("Why it happen:", "What we did:", "Next time:"),
         ("【Root Cause】", "【Corrective actions we already took】", "【Preventive measures】"),
         ("Cause", "Fixed so far", "Stopping it happening again"),
         ("First, the problem reasons:", "Second, our improvement measures have been taken:", "Third, the future plan:"),
