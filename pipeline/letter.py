@@ -426,7 +426,8 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
             dotted = _DOTTED_HEADING.match(rest)
             if dotted and word_count(dotted.group(1)) <= 5:
                 found = _classify_heading(_EMPHASIS.sub("", dotted.group(1)).strip())
-                if found and found != ("closing",):
+                # Not an item of the part just opened: "3. Better carrier in future." under "PREVENTIVE MEASURES".
+                if found and found != ("closing",) and not (headings and headings[-1].sections == found):
                     kinds, candidate = found, dotted.group(1)
                     body_start = start + offset + dotted.end() if dotted.end() < len(rest.rstrip()) else end
         if kinds is None and candidate and (body_start != end or _heading_form(rest, marker)):
