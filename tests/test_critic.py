@@ -96,6 +96,17 @@ def test_sections_recognised_whatever_the_headings(headings):
     assert not [f for f in result.findings if f.category == "missing_section"]
 
 
+def test_a_numbered_item_of_the_open_part_is_content_not_a_heading():
+    # "3. Better carrier in future." reads like a dotted preventive heading, but under PREVENTIVE
+    # MEASURES it is one of that part's items, and a weak one.
+    text = ("SECTION 1 - ROOT CAUSE\nOur handling time was set to 1 day.\n\nSECTION 2 - CORRECTIVE ACTIONS\n"
+            "1. On 2026-03-15 we set it to 2 days for all 212 SKUs.\n\nSECTION 3 - PREVENTIVE MEASURES\n"
+            "1. Every Monday our warehouse lead checks the late shipment report.\n2. Better carrier in future.\n")
+    result = critique(text)
+    assert [s.name for s in result.section_spans] == ["root_cause", "corrective_actions", "preventive_measures"]
+    assert "Better carrier in future" in [f.quote for f in result.findings if f.category == "vague"]
+
+
 def test_untensed_action_heading_takes_its_place_from_its_neighbours():
     body = "Our handling time was set to 1 day.\n"
     before_prevention = critique(f"Why it happened:\n{body}What we will do:\nWe will remove the listing.\n"
