@@ -902,10 +902,17 @@ def _section_spans(letter: Letter) -> list[SectionSpan]:
 
 
 def run_rule(rule: Rule, letter: Letter) -> list[Finding]:
-    """One rule's own findings on an analysed letter, before merging with other rules."""
-    if rule.kind == "check":
-        return list(CHECKS[rule.check](rule, letter, lexicon()))
-    return list(_pattern_findings(rule, letter, lexicon()))
+    """One rule's own findings on an analysed letter, before merging with other rules; worked out once
+    per letter, since a check may read another rule's findings (foreign-passage reads file-name's)."""
+    key = ("findings", rule.id, id(rule))
+    found = letter._memo.get(key)
+    if found is None:
+        if rule.kind == "check":
+            found = list(CHECKS[rule.check](rule, letter, lexicon()))
+        else:
+            found = list(_pattern_findings(rule, letter, lexicon()))
+        letter._memo[key] = found
+    return found
 
 
 def analyse(text: str) -> Letter:
