@@ -1,8 +1,8 @@
 """A sentence classifier learned from the labeled letters: the critic's second opinion.
 
 The rules catch the phrasings they name; a new author's wording of the same fault slips past them
-(evals/critic/UNSEEN.md). This model reads every sentence of a letter as words, word pairs, its
-opening words and its section, and gives each line category a probability. It is data like the rules:
+(evals/critic/UNSEEN.md). This model reads every sentence of a letter as words, their stems, word
+pairs, its opening words and its section, and gives each line category a probability. It is data like the rules:
 weights in corpus/classifier.json, trained by `train()` from the development sets only
 (`python -m pipeline.classifier` rewrites the file; a test checks that the committed file is what
 training gives), deterministic, pure Python, no dependency.
@@ -27,13 +27,28 @@ _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+|[\u3400-\u9fff]")
 _DATE = re.compile(r"\b(20\d\d[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2} (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*|"
                    r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{1,2})\b")
 
+_SUFFIX = re.compile(r"(?:ing|ed|es|s|ly|ment|ments|ion|ions)$")
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    """A crude stem: a word of six letters or more without its inflection ("refunded", "refunds" and
+    "refunding" read as one; "shipment" as "ship")."""
+    return _SUFFIX.sub("", word) if len(word) > 5 else word
+
 
 def features(sentence: str, section: str | None) -> list[str]:
-    """The sentence as the model reads it: words (digits as one token), word pairs, its first two
-    words, its section, a date and a length band."""
+    """The sentence as the model reads it: words (digits as one token), their stems, word pairs, its
+    first two words, its section, a date and a length band.
+
+    Stems let a word the training letters only had in another form count (leave-one-set-out over
+    dev34-36 and dev39-43, model alone: recall 0.767 -> 0.791, precision 0.882 -> 0.878, good lines
+    flagged 5 of 455 both; lexicon classes, word shapes and stem pairs on top added nothing beyond
+    the spread between runs)."""
     low = sentence.lower()
     words = ["<d>" if w.isdigit() else w for w in _TOKEN.findall(low)]
     out = [f"w:{w}" for w in words]
+    out += [f"st:{_stem(w)}" for w in words if w != "<d>"]
     out += [f"b:{a}_{b}" for a, b in zip(words, words[1:])]
     if words:
         out.append(f"f:{words[0]}")
