@@ -710,18 +710,29 @@ def foreign_latin_clauses(letter: Letter, lex: Lexicon, whole: set[int], min_wor
 _GLOSS_AFTER = re.compile(r"[ \t]*[(（][ \t]*[A-Za-z]")
 _GLOSS_BEFORE = re.compile(r"[A-Za-z][A-Za-z.'\- ]{0,40}[ \t]*[(（][ \t]*$")
 _CLOSE = re.compile(r"[ \t]*[)）]")
+# A Chinese name written beside its pinyin, as signatures give it: "陈宇 Chen Yu", "Wang Fang 王芳";
+# a syllable for each character, so that "我们是 Tianyu Home" or "Hi Amazon 团队" is no name.
+_SYLLABLE = r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?[aeiouv]+(?:ng|n|r)?"
+_PINYIN = rf"(?=[A-Z])(?i:(?:{_SYLLABLE}){{1,3}})\b"
+_PINYIN_AFTER = re.compile(rf"[ \t]+{_PINYIN}(?:[ \t]+{_PINYIN})+")
+_PINYIN_BEFORE = re.compile(rf"(?<![A-Za-z]){_PINYIN}(?:[ \t]+{_PINYIN})+[ \t]+$")
+_SYLLABLES = re.compile(_SYLLABLE, re.I)
 
 
 def _glossed(plain: str, start: int, end: int) -> bool:
     """Whether a name-length run of Chinese (up to three characters) stands beside its English in
-    brackets ("王芳 (Wang Fang)", "Li Ming (李明)", "店小秘 (Dianxiaomi ERP)"): a name the reviewer
-    reads in the gloss. A longer run with a gloss ("问题原因 (Root cause)") is still untranslated text,
+    brackets ("王芳 (Wang Fang)", "Li Ming (李明)", "店小秘 (Dianxiaomi ERP)"), or a name of two or three
+    characters beside its pinyin ("陈宇 Chen Yu, Account Manager"): a name the reviewer reads in the gloss. A longer run with a gloss ("问题原因 (Root cause)") is still untranslated text,
     unless title marks make it the name of a document: "《退货检验规程》 (Returns Inspection Procedure)"."""
     titled = start > 0 and plain[start - 1] == "《" and plain[end - 1] == "》"
     if end - start > 3 and not titled:
         return False
     if _GLOSS_AFTER.match(plain, end):
         return True
+    if end - start >= 2:
+        name = _PINYIN_AFTER.match(plain, end) or _PINYIN_BEFORE.search(plain, max(0, start - 40), start)
+        if name and len(_SYLLABLES.findall(name.group())) == end - start:
+            return True
     return bool(_GLOSS_BEFORE.search(plain, max(0, start - 48), start)) and bool(_CLOSE.match(plain, end))
 
 

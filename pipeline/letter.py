@@ -69,6 +69,14 @@ WINDOW_RADIUS = 300
 _COLON = re.compile(r"[:：]")
 _DASH = re.compile(r"\s[-–—]\s")  # "Next steps - we check ...": a heading set off by a dash
 _HEADING_END = re.compile(r"[:：?？]\s*[*_]*\s*$")
+
+
+def _table_row(line: str) -> bool:
+    """A table row of three cells or more ("Action | Date | Evidence"): the columns of what follows,
+    not a heading. (Split, not a pattern: a pattern with two open runs backtracks on a 1 MB line.)"""
+    return line.count("|") >= 2 and sum(1 for cell in line.split("|") if cell.strip(" \t-:")) >= 3
+
+
 _CLAUSE_BREAK = re.compile(r"[,;，；]\s|\s")
 
 
@@ -394,7 +402,7 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
         end = line_starts[i + 1] - 1 if i + 1 < len(line_starts) else len(plain)
         line = plain[start:end]
         stripped = line.strip()
-        if not stripped:
+        if not stripped or _table_row(stripped):
             continue
         long_line = len(stripped) > 160  # a paragraph: only an inline heading ("Root cause: ...") may open it
         marker = LIST_MARKER.match(line)

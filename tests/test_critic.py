@@ -345,6 +345,21 @@ def test_chinese_headings_over_english_text_are_no_foreign_passage():
     assert {f.quote for f in critique(mixed).findings if f.category == "language"} == {"根本原因", "整改措施", "预防措施", "这里以后再改。"}
 
 
+def test_a_table_header_row_is_not_a_heading():
+    # "Action | Date | Evidence" under "ACTIONS ALREADY TAKEN" heads the columns, not a new part.
+    text = (
+        "SECTION 1 - ROOT CAUSE\nOur grading guide did not say how many pages to check, so one grader's errors went out unreviewed.\n\n"
+        "SECTION 2 - ACTIONS ALREADY TAKEN (with dates)\nAction | Date | Evidence\n"
+        "Regraded all 412 books she listed; 61 downgraded | 17-20 Jan 2025 | Regrade log (Exhibit 1)\n\n"
+        "SECTION 3 - PREVENTIVE MEASURES\nMeasure | Owner | Frequency\n"
+        "Supervisor re-checks 100% of a new grader's books for 30 days | Li Na | daily\n"
+    )
+    result = critique(text)
+    assert all(result.sections.model_dump().values()), result.section_spans
+    assert [s.name for s in result.section_spans] == ["root_cause", "corrective_actions", "preventive_measures"]
+    assert not [f for f in result.findings if f.category == "missing_section"]
+
+
 def test_mail_header_and_signature_are_not_reported_actions():
     text = ("From: service@example.com\nSubject: Appeal\n\nCorrective actions:\nOn 2026-03-15 we removed the 3 ASINs (Attachment 1).\n"
             "\n--\nKevin Li\nSent from my iPhone\n")
