@@ -27,6 +27,11 @@ Wang Fang, Warehouse Lead
 """
 
 
+def _assert_all_three_parts(result):
+    assert all(result.sections.model_dump().values()), result.section_spans
+    assert not [f for f in result.findings if f.category == "missing_section"]
+
+
 def _spans_exact(text, result):
     for f in result.findings:
         assert 0 <= f.start <= f.end <= len(text)
@@ -92,9 +97,7 @@ def test_sections_recognised_whatever_the_headings(headings):
         "Every Monday our warehouse lead checks the late shipment report.",
     ]
     text = "\n".join(f"{h}\n{b}\n" for h, b in zip(headings, body))
-    result = critique(text)
-    assert all(result.sections.model_dump().values()), result.section_spans
-    assert not [f for f in result.findings if f.category == "missing_section"]
+    _assert_all_three_parts(critique(text))
 
 
 def test_a_numbered_item_of_the_open_part_is_content_not_a_heading():
@@ -262,9 +265,7 @@ def test_letter_with_only_a_paragraph_cue_is_judged_by_content():
         "On 15 February we stopped selling the bowl and created removal order 4TK7WQ2M8B for the 640 units at FBA.\n\n"
         "Going forward, every component change requires a 20-cycle dishwasher test that I sign before approval."
     )
-    result = critique(text)
-    assert all(result.sections.model_dump().values()), result.section_spans
-    assert not [f for f in result.findings if f.category == "missing_section"]
+    _assert_all_three_parts(critique(text))
 
 
 def test_corrective_items_written_as_instructions_are_promises():
@@ -355,9 +356,8 @@ def test_a_table_header_row_is_not_a_heading():
         "Supervisor re-checks 100% of a new grader's books for 30 days | Li Na | daily\n"
     )
     result = critique(text)
-    assert all(result.sections.model_dump().values()), result.section_spans
+    _assert_all_three_parts(result)
     assert [s.name for s in result.section_spans] == ["root_cause", "corrective_actions", "preventive_measures"]
-    assert not [f for f in result.findings if f.category == "missing_section"]
 
 
 def test_mail_header_and_signature_are_not_reported_actions():
