@@ -721,9 +721,10 @@ _SYLLABLES = re.compile(_SYLLABLE, re.I)
 
 def _glossed(plain: str, start: int, end: int) -> bool:
     """Whether a name-length run of Chinese (up to three characters) stands beside its English in
-    brackets ("王芳 (Wang Fang)", "Li Ming (李明)", "店小秘 (Dianxiaomi ERP)"), or a name of two or three
-    characters beside its pinyin ("陈宇 Chen Yu, Account Manager"): a name the reviewer reads in the gloss. A longer run with a gloss ("问题原因 (Root cause)") is still untranslated text,
-    unless title marks make it the name of a document: "《退货检验规程》 (Returns Inspection Procedure)"."""
+    brackets ("王芳 (Wang Fang)", "Li Ming (李明)", "店小秘 (Dianxiaomi ERP)"), or a name of two or
+    three characters beside its pinyin ("陈宇 Chen Yu, Account Manager"): a name the reviewer reads in
+    the gloss. A longer run with a gloss ("问题原因 (Root cause)") is still untranslated text, unless
+    title marks make it the name of a document: "《退货检验规程》 (Returns Inspection Procedure)"."""
     titled = start > 0 and plain[start - 1] == "《" and plain[end - 1] == "》"
     if end - start > 3 and not titled:
         return False
