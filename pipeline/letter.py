@@ -69,14 +69,6 @@ WINDOW_RADIUS = 300
 _COLON = re.compile(r"[:：]")
 _DASH = re.compile(r"\s[-–—]\s")  # "Next steps - we check ...": a heading set off by a dash
 _HEADING_END = re.compile(r"[:：?？]\s*[*_]*\s*$")
-
-
-def _table_row(line: str) -> bool:
-    """A table row of three cells or more ("Action | Date | Evidence"): the columns of what follows,
-    not a heading. (Split, not a pattern: a pattern with two open runs backtracks on a 1 MB line.)"""
-    return line.count("|") >= 2 and sum(1 for cell in line.split("|") if cell.strip(" \t-:")) >= 3
-
-
 _CLAUSE_BREAK = re.compile(r"[,;，；]\s|\s")
 
 
@@ -392,6 +384,12 @@ def _heading_form(rest: str, marker: re.Match | None) -> bool:
         return True
     bullet = marker is not None and re.match(r"\s*[-*•·●▪◦>]", marker.group())
     return not bullet and not tail.endswith((".", "。", "!", "！", ",", "，", ";", "；"))
+
+
+def _table_row(line: str) -> bool:
+    """A table row of three cells or more ("Action | Date | Evidence"): the columns of what follows,
+    not a heading. (Split, not a pattern: a pattern with two open runs backtracks on a 1 MB line.)"""
+    return line.count("|") >= 2 and sum(1 for cell in line.split("|") if cell.strip(" \t-:")) >= 3
 
 
 def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
