@@ -167,15 +167,18 @@ _OWN_AHEAD = 2  # sentences after a third-party fact, in the same paragraph, tha
 def _owned_next(letter: Letter, lex: Lexicon, sentence: Sentence) -> bool:
     """Whether a neutral fact about a third party (no fault or judgement in it) is owned by the next
     sentences of the same paragraph: "Our manufacturer changed the fuse. ... We accepted the lot
-    without retesting." states a fact, not blame."""
-    if letter.has(lex, "fault", sentence.start, sentence.end):
-        return False
+    without retesting." states a fact, not blame. A fact with a fault in it ("changed the cord to cut
+    cost, without telling us") needs the failure owned in so many words in the very next sentence
+    ("... so the failure is in our receiving process"): a missing check mentioned after it, or
+    responsibility taken further on, does not undo the blame."""
+    faulted = letter.has(lex, "fault", sentence.start, sentence.end)
+    group, ahead = ("owned_outright", 1) if faulted else ("ownership", _OWN_AHEAD)
     i = bisect_left(letter._starts or [s.start for s in letter.sentences], sentence.start)
     prev_end = sentence.end
-    for s in letter.sentences[i + 1 : i + 1 + _OWN_AHEAD]:
+    for s in letter.sentences[i + 1 : i + 1 + ahead]:
         if "\n\n" in letter.plain[prev_end : s.start] or s.section != sentence.section:
             break  # a new paragraph or section
-        if letter.has(lex, "ownership", s.start, s.end):
+        if letter.has(lex, group, s.start, s.end):
             return True
         prev_end = s.end
     return False
@@ -374,6 +377,8 @@ def check_third_party_fault(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
             owned_end = consequence.start()
         if letter.has(lex, "ownership", sentence.start, owned_end):
             continue
+        if owned_end < sentence.end and letter.has(lex, "owned_outright", owned_end, sentence.end):
+            continue  # "... so the system can not know the expiry date, this is our side omission"
         body = letter.plain[sentence.start : sentence.end]
         if rule.exceptions is not None and rule.exceptions.search(body):
             continue
@@ -717,6 +722,12 @@ _PINYIN = rf"(?=[A-Z])(?i:(?:{_SYLLABLE}){{1,3}})\b"
 _PINYIN_AFTER = re.compile(rf"[ \t]+{_PINYIN}(?:[ \t]+{_PINYIN})+")
 _PINYIN_BEFORE = re.compile(rf"(?<![A-Za-z]){_PINYIN}(?:[ \t]+{_PINYIN})+[ \t]+$")
 _SYLLABLES = re.compile(_SYLLABLE, re.I)
+# A longer name glossed in brackets by its pinyin: "东莞明辉电器 (Dongguan Minghui Electric)". A
+# heading glossed by its meaning ("问题原因 (Root cause)") does not start with two pinyin words.
+_PINYIN_GLOSS = re.compile(rf"[ \t]*[(（][ \t]*{_PINYIN}[ \t]+{_PINYIN}")
+_MAX_PINYIN_NAME = 8
+# A signature line giving a name in both scripts: "Bamboo Craft Home 竹艺家居".
+_SIGNED_NAME = re.compile(r"(?:[A-Z][\w&'.,-]*[ \t]+){2,}$")
 
 
 def _glossed(plain: str, start: int, end: int) -> bool:
@@ -726,6 +737,8 @@ def _glossed(plain: str, start: int, end: int) -> bool:
     the gloss. A longer run with a gloss ("问题原因 (Root cause)") is still untranslated text, unless
     title marks make it the name of a document: "《退货检验规程》 (Returns Inspection Procedure)"."""
     titled = start > 0 and plain[start - 1] == "《" and plain[end - 1] == "》"
+    if end - start <= _MAX_PINYIN_NAME and _PINYIN_GLOSS.match(plain, end):
+        return True
     if end - start > 3 and not titled:
         return False
     if _GLOSS_AFTER.match(plain, end):
@@ -737,6 +750,18 @@ def _glossed(plain: str, start: int, end: int) -> bool:
     return bool(_GLOSS_BEFORE.search(plain, max(0, start - 48), start)) and bool(_CLOSE.match(plain, end))
 
 
+def _signed_name(letter: Letter, start: int, end: int) -> bool:
+    """Whether a short run of Chinese ends a line of the sign-off after a name in capitalised words
+    ("Bamboo Craft Home 竹艺家居"): the same name in both scripts, not text to translate."""
+    plain = letter.plain
+    if end - start > _MAX_PINYIN_NAME or letter.section_of(start) != "closing":
+        return False
+    if end < len(plain) and plain[end] != "\n":
+        return False
+    line_start = plain.rfind("\n", 0, start) + 1
+    return bool(_SIGNED_NAME.fullmatch(plain, line_start, start))
+
+
 def check_foreign_passage(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     """Text in Chinese, Japanese or Korean left in the letter. Section headings in Chinese over a
     letter otherwise all in English ("根本原因" above English sentences) are a format the reviewer
@@ -744,7 +769,8 @@ def check_foreign_passage(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[
     inside = _Spans((f.start, f.end) for other in _rules_named(rule.params.get("inside_other", ()))
                     for f in run_rule(other, letter))
     found = [f for f in _pattern_findings(rule, letter, lex)
-             if not _glossed(letter.plain, f.start, f.end) and not inside.covers(f.start, f.end)]
+             if not _glossed(letter.plain, f.start, f.end) and not inside.covers(f.start, f.end)
+             and not _signed_name(letter, f.start, f.end)]
     heading_spans = [(h.start, h.body_start) for h in letter.headings if not h.inferred]
 
     def is_heading(f: Finding) -> bool:
