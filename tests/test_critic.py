@@ -593,3 +593,13 @@ def test_items_numbered_in_two_levels_are_read_from_their_first_word():
     quotes = [f.quote for f in critique(text).findings if f.category == "vague"]
     assert quotes == ["We will respect intellectual property rights",
                       "We will be more careful when using images from the internet"]
+
+
+def test_a_name_in_both_scripts_in_the_sign_off_is_not_a_foreign_passage():
+    # The untranslated sentence and "谢谢" are reported; the shop's name after its English name is not.
+    text = ("Root cause:\nOur handling time was set to 1 day for all 212 SKUs. 我们的仓库没有检查。\n\n"
+            "Corrective actions:\nOn 2026-03-15 we set it to 2 days for all 212 SKUs.\n\n"
+            "Preventive measures:\nEvery Monday our warehouse lead checks the late shipment report.\n\n"
+            "Best regards,\n谢谢！\nLin Yu\nBamboo Craft Home 竹艺家居\n")
+    quotes = [f.quote for f in critique(text).findings if f.rule == "language.foreign-passage"]
+    assert quotes == ["我们的仓库没有检查。", "谢谢！"]
