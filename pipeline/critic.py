@@ -741,10 +741,13 @@ def _glossed(plain: str, start: int, end: int) -> bool:
     """Whether a name-length run of Chinese (up to three characters) stands beside its English in
     brackets ("王芳 (Wang Fang)", "Li Ming (李明)", "店小秘 (Dianxiaomi ERP)"), or a name of two or
     three characters beside its pinyin ("陈宇 Chen Yu, Account Manager"): a name the reviewer reads in
-    the gloss. A longer run with a gloss ("问题原因 (Root cause)") is still untranslated text, unless
+    the gloss. Up to eight characters may stand in brackets after their English ("Ningbo Oubei Home
+    Store (宁波欧贝家居)", "A new SOP (操作流程)") or before their pinyin ("东莞明辉电器 (Dongguan Minghui
+    Electric)"). A longer run with a gloss ("问题原因 (Root cause)") is still untranslated text, unless
     title marks make it the name of a document: "《退货检验规程》 (Returns Inspection Procedure)"."""
     titled = start > 0 and plain[start - 1] == "《" and plain[end - 1] == "》"
-    if end - start <= _MAX_PINYIN_NAME and _PINYIN_GLOSS.match(plain, end):
+    bracketed = bool(_GLOSS_BEFORE.search(plain, max(0, start - 48), start)) and bool(_CLOSE.match(plain, end))
+    if end - start <= _MAX_PINYIN_NAME and (_PINYIN_GLOSS.match(plain, end) or bracketed):
         return True
     if end - start > 3 and not titled:
         return False
@@ -754,7 +757,7 @@ def _glossed(plain: str, start: int, end: int) -> bool:
         name = _PINYIN_AFTER.match(plain, end) or _PINYIN_BEFORE.search(plain, max(0, start - 40), start)
         if name and len(_SYLLABLES.findall(name.group())) == end - start:
             return True
-    return bool(_GLOSS_BEFORE.search(plain, max(0, start - 48), start)) and bool(_CLOSE.match(plain, end))
+    return bracketed
 
 
 def _signed_name(letter: Letter, start: int, end: int) -> bool:
@@ -764,6 +767,8 @@ def _signed_name(letter: Letter, start: int, end: int) -> bool:
     plain = letter.plain
     if end - start > _MAX_PINYIN_NAME or letter.section_of(start) != "closing":
         return False
+    if _GLOSS_AFTER.match(plain, end):
+        return True  # a title with its English: "运营经理 (Operations Manager), Suzhou Hemu Foods"
     line_end = plain.find("\n", end)
     rest = plain[end : len(plain) if line_end < 0 else line_end]
     if rest.strip(" \t!！.。,，~"):

@@ -89,6 +89,7 @@ def test_carrier_named_in_an_owned_root_cause_is_not_blame():
         ("First, the problem reasons:", "Second, our improvement measures have been taken:", "Third, the future plan:"),
         ("1. Circumstances.", "2. Remedial Measures.", "3. Undertakings."),
         ("Cause", "Fix", "Prevention"),
+        ("What went wrong", "What we fixed", "What we have put in place"),
     ],
 )
 def test_sections_recognised_whatever_the_headings(headings):
