@@ -144,6 +144,8 @@ def _pattern_findings(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Find
             start, end = m.start(), m.end()
             while end > start and letter.plain[end - 1].isspace():
                 end -= 1
+            while start < end and letter.plain[start].isspace():
+                start += 1  # blanks of the plain view, which may be markup: "<div>Cordialement," quotes "Cordialement,"
         else:
             start, end = _sentence_span(letter, sentence)
         if (start, end) in seen:

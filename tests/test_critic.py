@@ -604,3 +604,13 @@ def test_a_name_in_both_scripts_in_the_sign_off_is_not_a_foreign_passage():
             "Best regards,\n谢谢！\nLin Yu\nBamboo Craft Home 竹艺家居\n")
     quotes = [f.quote for f in critique(text).findings if f.rule == "language.foreign-passage"]
     assert quotes == ["我们的仓库没有检查。", "谢谢！"]
+
+
+def test_a_quote_does_not_start_inside_markup():
+    # The plain view blanks "<div>"; a match that reads those blanks from the line start must not
+    # quote the tag: the finding quotes "Cordialement,", not "div>Cordialement,".
+    text = ("<div>Root cause: our handling time was set to 1 day for all 212 SKUs.</div><div><br></div>"
+            "<div>Cordialement,<br>Camille Laurent</div>")
+    found = [f for f in critique(text).findings if f.rule == "language.foreign-courtesy"]
+    assert [f.quote for f in found] == ["Cordialement,"]
+    assert all(text[f.start:f.end] == f.quote for f in found)
