@@ -145,7 +145,7 @@ def _pattern_findings(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Find
             while end > start and letter.plain[end - 1].isspace():
                 end -= 1
             while start < end and letter.plain[start].isspace():
-                start += 1  # blanks of the plain view, which may be markup: "<div>Cordialement," quotes "Cordialement,"
+                start += 1  # the plain view's blanks may be markup: quote "Cordialement,", not "div>Cordialement,"
         else:
             start, end = _sentence_span(letter, sentence)
         if (start, end) in seen:
@@ -748,8 +748,10 @@ def _glossed(plain: str, start: int, end: int) -> bool:
     Electric)"). A longer run with a gloss ("问题原因 (Root cause)") is still untranslated text, unless
     title marks make it the name of a document: "《退货检验规程》 (Returns Inspection Procedure)"."""
     titled = start > 0 and plain[start - 1] == "《" and plain[end - 1] == "》"
-    bracketed = bool(_GLOSS_BEFORE.search(plain, max(0, start - 48), start)) and bool(_CLOSE.match(plain, end))
-    if end - start <= _MAX_PINYIN_NAME and (_PINYIN_GLOSS.match(plain, end) or bracketed):
+    name_length = end - start <= _MAX_PINYIN_NAME
+    if (name_length or titled) and _GLOSS_BEFORE.search(plain, max(0, start - 48), start) and _CLOSE.match(plain, end):
+        return True
+    if name_length and _PINYIN_GLOSS.match(plain, end):
         return True
     if end - start > 3 and not titled:
         return False
@@ -759,13 +761,14 @@ def _glossed(plain: str, start: int, end: int) -> bool:
         name = _PINYIN_AFTER.match(plain, end) or _PINYIN_BEFORE.search(plain, max(0, start - 40), start)
         if name and len(_SYLLABLES.findall(name.group())) == end - start:
             return True
-    return bracketed
+    return False
 
 
 def _signed_name(letter: Letter, start: int, end: int) -> bool:
-    """Whether a short run of Chinese ends a line of the sign-off after a name in capitalised words
-    ("Bamboo Craft Home 竹艺家居"): the same name in both scripts, not text to translate. A courtesy
-    alone on a line ("谢谢") is still Chinese the reviewer must read past; authors differ on it."""
+    """Whether a short run of Chinese in the sign-off is a name or title the reviewer reads in English:
+    glossed after it ("运营经理 (Operations Manager)"), or ending a line after the same name in
+    capitalised words ("Bamboo Craft Home 竹艺家居"). A courtesy alone on a line ("谢谢") is still
+    Chinese the reviewer must read past; authors differ on it."""
     plain = letter.plain
     if end - start > _MAX_PINYIN_NAME or letter.section_of(start) != "closing":
         return False
