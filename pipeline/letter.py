@@ -50,6 +50,15 @@ _COURTESY = re.compile(
     r"(thank|thanks|please|sincerely|(best |kind |warm )?regards)\b"
     r"|(we|i) (would like to |want to )?(kindly |respectfully |humbly |sincerely )?(ask|request|beg|urge|appeal to) (you|amazon|your team|that you)\b",
     re.I)
+# The lines a letter signs with after its last section, when no "Regards," heads them: a name, a
+# shop, a title, contact details ("Shenzhen Haoyun E-commerce Co., Ltd.", "Operations manager: Xu Ming").
+_CONTACT = re.compile(
+    r"(tel|telephone|phone|mobile|fax|e-?mail|wechat|whatsapp|skype|web|website|seller id|merchant (token|id)|"
+    r"store|shop|address|company)\s*[:：]|\S+@\S+\.\w+$|(https?://|www\.)\S+$", re.I)
+_COMPANY_END = re.compile(r"\b(ltd|co|inc|llc|corp|gmbh|plc|jr|sr)\.$|(公司|商行|商贸|贸易|店)$", re.I)
+_NAME_WORD = re.compile(r"[A-Za-z][A-Za-z'’&.-]*")
+# At most this many lines of such a sign-off.
+_SIGNOFF_LINES = 4
 # Empty numbering left on one line ("1. 2. 3."): no content, however many numbers.
 _NUMBERING_ONLY = re.compile(r"^(?:\s*\(?\d{1,2}[.)、]\s*)+$")
 # Chinese, Japanese and Korean characters: text that is not English on its face.
@@ -356,6 +365,12 @@ _NOT_HEADING_START = re.compile(
 )
 
 
+# What opens a promise, which no heading is: "Won't happen again", "We will make sure it won't happen again".
+_PROMISE = re.compile(
+    r"^((it|this|that|we|i|such( \w+){1,2}|the same( \w+)?)\s+)?(will|won\W?t|shall|would never|never|promise|guarantee|assure|make sure)\b",
+    re.I)
+
+
 _DOTTED_HEADING = re.compile(r"\s*([^.!?:：\n]{2,60}?)\.(?:\s+|$)")
 # The label of one item in a list, not a heading: "- Step 1: We removed the item", "Action 2.1 - 8 May
 # 2026: ...", "Measure 3.2:".
@@ -441,6 +456,8 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
         if kinds is None and whole and whole_words <= 12 and not long_line and _classify_heading(whole) == ("closing",):
             # Sign-offs end the last section even when written as a sentence: "Thank you for reading."
             candidate, body_start, kinds = whole, end, ("closing",)
+        if kinds and kinds != ("closing",) and _PROMISE.match(_HEADING_LEAD.sub("", candidate).strip()) and not _HEADING_END.search(rest):
+            kinds = None  # a promise on a line of its own, not a heading: "Won't happen again.", "- We will make sure it won't happen again"
         if kinds:
             headings.append(Heading(start + offset, body_start, kinds, body_start=body_start))
         else:
@@ -484,6 +501,46 @@ def _sections(plain: str, headings: list[Heading]) -> list[Section]:
                 continue
             sections.append(Section(name, heading, heading.body_start, max(heading.body_start, body_end)))
     return sections
+
+
+def _signoff_line(line: str) -> bool:
+    """A line a letter may sign with: contact details, or a few words most of them capitalised and
+    no sentence ("Leo Marchetti", "Operations manager: Xu Ming", "深圳鑫越贸易有限公司")."""
+    bare = line.strip()
+    if not bare or len(bare) > 120 or LIST_MARKER.match(line) or len(_WORD.findall(bare)) > 8:
+        return False
+    if _CONTACT.match(bare):
+        return True
+    if bare.endswith(tuple(".!?。！？:：")) and not _COMPANY_END.search(bare):
+        return False
+    if CJK.search(bare):
+        return _COMPANY_END.search(bare) is not None and len(bare) <= 20
+    words = _NAME_WORD.findall(bare)
+    capitalised = sum(w[0].isupper() for w in words)
+    return bool(words) and words[0][0].isupper() and capitalised * 2 >= len(words)
+
+
+def _signoff_start(plain: str, line_starts: list[int], start: int) -> int | None:
+    """Where a sign-off without its own heading begins, among the last lines of the letter after
+    `start`: up to four lines of names and contact details at the end, set off from what comes
+    before by a blank line or a line of courtesy ("Thank you very much!!"). Terse items right under a
+    heading ("Weekly Stock Audit") are the section's content, not a sign-off. None: no such lines."""
+    i = len(line_starts) - 1
+    while i >= 0 and not plain[line_starts[i] : _line_end(plain, line_starts, i)].strip():
+        i -= 1
+    first = None
+    while i >= 0 and line_starts[i] >= start and (first is None or first - i < _SIGNOFF_LINES):
+        if not _signoff_line(plain[line_starts[i] : _line_end(plain, line_starts, i)]):
+            break
+        first, i = i, i - 1
+    if first is None or i < 0 or line_starts[i] < start:
+        return None
+    before = _bare_line(plain[line_starts[i] : _line_end(plain, line_starts, i)])
+    return line_starts[first] if not before or _COURTESY.match(before) else None
+
+
+def _line_end(plain: str, line_starts: list[int], i: int) -> int:
+    return line_starts[i + 1] - 1 if i + 1 < len(line_starts) else len(plain)
 
 
 def _split_sentences(plain: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -536,6 +593,10 @@ def read(text: str) -> Letter:
     headings = _find_headings(plain, line_starts)
     letter = Letter(text=text, plain=plain, line_starts=line_starts, headings=headings)
     letter.sections = _sections(plain, headings)
+    last = [s for s in letter.sections if s.body_end == len(plain)]
+    signoff = _signoff_start(plain, line_starts, last[0].body_start) if last else None
+    for section in last if signoff is not None else ():
+        section.body_end = signoff  # the names it is signed with are not the last part's content
     heading_ranges = [(h.start, h.body_start) for h in headings if not h.inferred]
     range_starts = [r[0] for r in heading_ranges]
     owner_index = 0

@@ -614,3 +614,30 @@ def test_a_quote_does_not_start_inside_markup():
     found = [f for f in critique(text).findings if f.rule == "language.foreign-courtesy"]
     assert [f.quote for f in found] == ["Cordialement,"]
     assert all(text[f.start:f.end] == f.quote for f in found)
+
+
+def test_a_plea_above_the_sign_off_leaves_the_part_missing():
+    head = ("First, the reason of the problem:\nOn 15 February 2025 our listing staff put 6 different products under "
+            "one parent ASIN B0CT8KR2VZ.\nSecond, the corrective measures which already taken:\n1. On 12 March 2025 "
+            "we deleted the variation relationship by flat file (batch ID 41120938577, attached).\n"
+            "Third, the preventive measures:\n\n")
+    plea = "We sincerely hope Amazon give us chance to correct mistake, we will cherish very much this opportunity.\n\n"
+    signed = "Shenzhen Haoyun E-commerce Co., Ltd.\nOperations manager: Xu Ming\n"
+    result = critique(head + plea + signed)
+    assert result.sections.preventive_measures is False
+    assert [f.quote for f in result.findings if f.rule == "missing_section.preventive_measures"] == ["Third, the preventive measures:"]
+    # The sign-off is no part's body; a written measure above it is the part.
+    text = head + "From 13 March 2025 our listing lead Xu Ming approves every new variation.\n\n" + signed
+    measured = critique(text)
+    assert measured.sections.preventive_measures is True
+    span = [s for s in measured.section_spans if s.name == "preventive_measures"][0]
+    assert text[span.body_start : span.body_end].strip() == "From 13 March 2025 our listing lead Xu Ming approves every new variation."
+
+
+@pytest.mark.parametrize("line", ["3. Won't happen again.", "→ We will make sure it won't happen again", "i promise not happen again"])
+def test_a_promise_on_a_line_of_its_own_is_no_heading(line):
+    text = ("1. Root cause: a brand word ended up in the title.\n2. On 3 September 2025 we removed the word KORVEX from "
+            f"the title of ASIN B0CR2VN7QK.\n{line}\n\nPls reactivate asap, sales are down.\n")
+    assert "preventive_measures" not in [s.name for s in critique(text).section_spans]
+    # Written as a question, it heads the part.
+    assert "preventive_measures" in [s.name for s in critique(text.replace(line, "3. How will it not happen again?")).section_spans]
