@@ -225,10 +225,16 @@ _SIGNATURE = re.compile(
     r"phone|outlook|mail|gmail|yahoo|proton\w*|blackberry)\b[\w ]{0,30})[ \t]*$", re.I | re.M)
 
 
+_PARTS = frozenset(("root_cause", "corrective_actions", "preventive_measures"))
+
+
 def _outside_letter(letter: Letter) -> Callable[[Sentence], bool]:
     """Whether a sentence is mail furniture rather than the letter's text."""
     if "mail" not in letter._memo:
-        signature = _SIGNATURE.search(letter.plain)
+        # A rule line with a part of the letter headed below it opens the letter, not a signature:
+        # "Please copy everything below the line into the appeal box." over "____" and the letter.
+        last_part = max((h.start for h in letter.headings if not h.inferred and set(h.sections) & _PARTS), default=-1)
+        signature = next((m for m in _SIGNATURE.finditer(letter.plain) if m.start() > last_part), None)
         headers = [(m.start(), m.end()) for m in _MAIL_HEADER.finditer(letter.plain)]
         letter._memo["mail"] = (signature.start() if signature else len(letter.plain) + 1, headers)
     signature_start, headers = letter._memo["mail"]
@@ -782,6 +788,26 @@ def _signed_name(letter: Letter, start: int, end: int) -> bool:
     return bool(_SIGNED_NAME.fullmatch(plain, line_start, start))
 
 
+# The line that names the business: "Store: Kaitong Outdoor 凯通户外 | Merchant Token A1W6C9RZ2KQ8T0".
+_NAME_LABEL = re.compile(r"[ \t]*(store|shop|company|seller|brand|business)( name)?[ \t]*[:：]", re.I)
+_NAME_ENDS = re.compile(r"[ \t]*([|,;/(（]|$)", re.M)
+
+
+def _labelled_name(plain: str, start: int, end: int) -> bool:
+    """Whether a short run of Chinese is the business's name in both scripts on the line that names
+    it: after the same name in capitalised words and before the line or a field ends."""
+    if end - start > _MAX_PINYIN_NAME or not _NAME_ENDS.match(plain, end):
+        return False
+    line_start = plain.rfind("\n", 0, start) + 1
+    label = _NAME_LABEL.match(plain, line_start, start)
+    if label is None:
+        return False
+    name_start = label.end()
+    while name_start < start and plain[name_start] in " \t":
+        name_start += 1
+    return _SIGNED_NAME.fullmatch(plain, name_start, start) is not None
+
+
 def check_foreign_passage(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     """Text in Chinese, Japanese or Korean left in the letter. Section headings in Chinese over a
     letter otherwise all in English ("根本原因" above English sentences) are a format the reviewer
@@ -790,7 +816,7 @@ def check_foreign_passage(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[
                     for f in run_rule(other, letter))
     found = [f for f in _pattern_findings(rule, letter, lex)
              if not _glossed(letter.plain, f.start, f.end) and not inside.covers(f.start, f.end)
-             and not _signed_name(letter, f.start, f.end)]
+             and not _signed_name(letter, f.start, f.end) and not _labelled_name(letter.plain, f.start, f.end)]
     heading_spans = [(h.start, h.body_start) for h in letter.headings if not h.inferred]
 
     def is_heading(f: Finding) -> bool:

@@ -48,7 +48,9 @@ _HEADING_LEAD = re.compile(
 # "Regards", "We kindly ask you to reconsider, as ...".
 _COURTESY = re.compile(
     r"(thank|thanks|please|sincerely|(best |kind |warm )?regards)\b"
-    r"|(we|i) (would like to |want to )?(kindly |respectfully |humbly |sincerely )?(ask|request|beg|urge|appeal to) (you|amazon|your team|that you)\b",
+    r"|(we|i) (would like to |want to )?(kindly |respectfully |humbly |sincerely )?(ask|request|beg|urge|appeal to) (you|amazon|your team|that you)\b"
+    r"|(we|i) (kindly |respectfully |humbly |sincerely )?(ask for|request) (the |a |our )?(reinstatement|reactivation|reconsideration|restoration)"
+    r"( of (our|my|the) (account|listings?|selling privileges))?[.!]?$",
     re.I)
 # The lines a letter signs with after its last section, when no "Regards," heads them: a name, a
 # shop, a title, contact details ("Shenzhen Haoyun E-commerce Co., Ltd.", "Operations manager: Xu Ming").

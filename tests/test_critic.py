@@ -641,3 +641,35 @@ def test_a_promise_on_a_line_of_its_own_is_no_heading(line):
     assert "preventive_measures" not in [s.name for s in critique(text).section_spans]
     # Written as a question, it heads the part.
     assert "preventive_measures" in [s.name for s in critique(text.replace(line, "3. How will it not happen again?")).section_spans]
+
+
+def test_a_letter_below_an_email_rule_line_is_read_as_the_letter():
+    # An agency's note over Outlook's rule line, and the letter below it: the letter is checked, the
+    # line itself is no blank to fill, and the note to the seller is reported.
+    note = ("From: Appeals Team <cases@sellerrescuepro.com>\nSent: Thursday, October 17, 2024 4:02 PM\n"
+            "Subject: FW: Draft POA\n\nHi Raj,\nPlease copy everything below the line into the appeal box. "
+            "Don't change anything.\n" + "_" * 32 + "\n\n")
+    letter = ("Dear Amazon Seller Performance Team,\n\nRoot Cause: The main image for ASIN B0CTM4Q9LH included a "
+              "\"#1 Best Seller\" badge.\n\nImmediate Actions: On 16 October 2024 the main image was replaced. "
+              "All other listings have been reviewed and updated as necessary.\n\nPreventive Measures: From 17 "
+              "October 2024 our catalog lead approves every main image before upload.\n\nSincerely,\nRaj Patel\n")
+    found = critique(note + letter).findings
+    assert any(f.rule == "missing_evidence.unverified-action" and f.quote.startswith("All other listings") for f in found)
+    assert not any(f.quote == "_" * 32 for f in found)
+    assert any(f.rule == "placeholder.drafter-note" and f.quote.startswith("Please copy everything") for f in found)
+    # Under a signature's rule line, the lines are the signature still: no claim is read there.
+    signed = letter + "--\nWe have updated everything as necessary.\n"
+    assert not any(f.quote.startswith("We have updated everything") for f in critique(signed).findings)
+
+
+def test_the_business_named_in_both_scripts_on_its_own_line_is_not_a_foreign_passage():
+    body = ("1. Root Cause 根本原因\nOn 1 April 2024 I wrote a message template with a link to our website and did "
+            "not check it against the Communication Guidelines.\n\n2. Corrective Actions 整改措施\n- 19 April 2024: I "
+            "deleted the template from Manage Templates (screenshot attached).\n\n3. Preventive Measures 预防措施\n- "
+            "From 20 April 2024 every new template is approved by me before use.\n")
+    named = "Dear Seller Performance Team,\n\nStore: Kaitong Outdoor 凯通户外 | Merchant Token A1W6C9RZ2KQ8T0\n\n"
+    assert not [f for f in critique(named + body).findings if f.category == "language"]
+    # The same characters as a sentence of the letter are Chinese the reviewer must read, and then the
+    # Chinese headings are part of it.
+    told = named.replace("Store: Kaitong Outdoor 凯通户外", "We are 凯通户外")
+    assert "凯通户外" in [f.quote for f in critique(told + body).findings if f.category == "language"]
