@@ -49,7 +49,7 @@ _HEADING_LEAD = re.compile(
 _COURTESY = re.compile(
     r"(thank|thanks|please|sincerely|(best |kind |warm )?regards)\b"
     r"|(we|i) (would like to |want to )?(kindly |respectfully |humbly |sincerely )?(ask|request|beg|urge|appeal to) (you|amazon|your team|that you)\b"
-    r"|(we|i) (kindly |respectfully |humbly |sincerely )?(ask for|request) (the |a |our )?(reinstatement|reactivation|reconsideration|restoration)"
+    r"|(we|i) ((value|love|appreciate|cherish|enjoy|treasure) [^.!?\n\d]{0,50}? and )?(kindly |respectfully |humbly |sincerely )?(ask for|request) (the |a |our )?(reinstatement|reactivation|reconsideration|restoration)"
     r"( of (our|my|the) (account|listings?|selling privileges))?[.!]?$",
     re.I)
 # The lines a letter signs with after its last section, when no "Regards," heads them: a name, a
