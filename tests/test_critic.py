@@ -673,3 +673,14 @@ def test_the_business_named_in_both_scripts_on_its_own_line_is_not_a_foreign_pas
     # Chinese headings are part of it.
     told = named.replace("Store: Kaitong Outdoor 凯通户外", "We are 凯通户外")
     assert "凯通户外" in [f.quote for f in critique(told + body).findings if f.category == "language"]
+
+
+def test_a_dispute_of_the_notice_under_a_heading_leaves_the_part_missing():
+    head = ("Root cause:\nOur listing used the kettle design from our supplier's catalogue without a patent search.\n"
+            "Corrective actions:\nOn 2026-03-02 we closed the offer on ASIN B0C1KTL9XX (screenshot attached).\n"
+            "Preventive measures:\n")
+    disputed = critique(head + "We think this decision is unfair because we have sold this kettle for 2 years with 4.6 stars.\n")
+    assert disputed.sections.preventive_measures is False
+    assert any(f.category == "blame_shifting" for f in disputed.findings)  # reported where it stands too
+    measured = critique(head + "From 2026-03-03 our sourcing lead orders a patent search before any new listing.\n")
+    assert measured.sections.preventive_measures is True
