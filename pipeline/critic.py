@@ -16,10 +16,13 @@ from .rules import Lexicon, Pattern, Rule, lexicon, load_rules, pattern_index, r
 
 # "The listing will stay closed until Amazon approves it": a hold already in place, not a promise.
 _HOLD = re.compile(
-    r"\b(will|won\W?t|shall|is not to be|are not to be)\b[^.!?]*\b(until|unless)\b"
+    r"\b(will|won\W?t|shall|is not to be|are not to be)\b[^.!?]*\b(until|unless|only (after|once|when))\b"
     r"|\b(will|shall) not be (resold|sold|shipped|sent|listed|relisted|used|returned|restocked|reused)\b",
     re.I,
 )
+# "confirming he will send a retraction to Amazon": the other party's undertaking, reported as done.
+_THEIR_PROMISE = re.compile(
+    r"\b(confirm\w*|agree\w*|promis\w*|undertak\w*|undertook)\b (that )?(he|she|they|the (\w+ ){0,2}\w+) (will|would)\b", re.I)
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 _OTHER_LETTER = re.compile(r"[^\W\d_\x00-\u024f]")
 
@@ -290,7 +293,7 @@ def _reports_and_promises(letter: Letter, lex: Lexicon, sentences: list[Sentence
         if promise is None and done is None:
             promise = _search(letter, lex, "imperative", s)
         if promise is not None and (done is None or promise.start() < done.start()):
-            if not _HOLD.search(body):
+            if not _HOLD.search(body) and not _THEIR_PROMISE.search(body):
                 promises.append((s, body))
         elif done is not None:
             reports.append(s)
