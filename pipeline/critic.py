@@ -328,7 +328,8 @@ def check_unmeasured_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterat
         body = letter.plain[sentence.start : sentence.end]
         promised = letter.has(lex, "commitment", sentence.start, sentence.end) or letter.has(
             lex, "bare_instruction", sentence.start, sentence.end)
-        if promised and not letter.has(lex, "concrete", sentence.start, sentence.end) and not _HOLD.search(body):
+        if promised and not letter.has(lex, "concrete", sentence.start, sentence.end) and not _HOLD.search(body) \
+                and not (rule.exceptions is not None and rule.exceptions.search(body)):
             yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
 
 
