@@ -17,12 +17,15 @@ from .rules import Lexicon, Pattern, Rule, lexicon, load_rules, pattern_index, r
 # "The listing will stay closed until Amazon approves it": a hold already in place, not a promise.
 _HOLD = re.compile(
     r"\b(will|won\W?t|shall|is not to be|are not to be)\b[^.!?]*\b(until|unless|only (after|once|when))\b"
-    r"|\b(will|shall) not be (resold|sold|shipped|sent|listed|relisted|used|returned|restocked|reused)\b",
+    r"|\b(will|shall) not be (resold|sold|shipped|sent|listed|relisted|used|returned|restocked|reused)\b"
+    # A denial with its pledge: "We have not contacted any reviewer and will not ask anyone to change a review".
+    r"|\b(have not|haven\W?t|did not|didn\W?t|never)\b[^.!?;]{0,80}\band (will|shall) not\b",
     re.I,
 )
 # "confirming he will send a retraction to Amazon": the other party's undertaking, reported as done.
 _THEIR_PROMISE = re.compile(
-    r"\b(confirm\w*|agree\w*|promis\w*|undertak\w*|undertook)\b (that )?(he|she|they|the (\w+ ){0,2}\w+) (will|would)\b", re.I)
+    r"\b(confirm\w*|agree\w*|promis\w*|undertak\w*|undertook)\b (that )?(he|she|they|the (\w+ ){0,2}\w+) (will|would)\b"
+    r"|\b(declaration|affidavit|statement|undertaking)s? (that|stating that|in which) (he|she|they)\b[^.!?;]{0,80}?\b(will|would)\b", re.I)
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 _OTHER_LETTER = re.compile(r"[^\W\d_\x00-\u024f]")
 
@@ -342,7 +345,7 @@ _LINK_WINDOW = 60  # characters before the third party in which a causal link or
 # The seller as the subject of the clause a third party stands in ("we approved our 3PL's switch ..."):
 # a "we" or "I" that is not only thinking or hearing, with no clause break between it and the party.
 _SELLER_SUBJECT = re.compile(
-    r"\b(we|i)\b(?!\s+(think|thought|believe|believed|guess|feel|felt|suppose|suspect|heard|hear|know|knew|"
+    r"\b(we|i|our (company|team|store|shop|business)( at that time| then)?)\b(?!\s+(think|thought|believe|believed|guess|feel|felt|suppose|suspect|heard|hear|know|knew|"
     r"found|find|noticed|realized|realised|see|saw|were told|was told|are|were|am|was)\b)", re.I)
 _CLAUSE_BREAK = re.compile(r"[,;:()]|\b(because|but|while|since|as|so|then|when|after|that|which|who|where|"
                            r"although|though|however|until|if)\b|\band\s+(the\s+|our\s+|their\s+)?\S*\s*$", re.I)
