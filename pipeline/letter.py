@@ -414,7 +414,7 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
     seen: set[str] = set()
     cue_lines: list[tuple[int, int, str]] = []
     for i, start in enumerate(line_starts):
-        end = line_starts[i + 1] - 1 if i + 1 < len(line_starts) else len(plain)
+        end = _line_end(plain, line_starts, i)
         line = plain[start:end]
         stripped = line.strip()
         if not stripped or _table_row(stripped):
@@ -542,6 +542,7 @@ def _signoff_start(plain: str, line_starts: list[int], start: int) -> int | None
 
 
 def _line_end(plain: str, line_starts: list[int], i: int) -> int:
+    """Where line `i` ends, before its newline."""
     return line_starts[i + 1] - 1 if i + 1 < len(line_starts) else len(plain)
 
 
@@ -604,7 +605,7 @@ def read(text: str) -> Letter:
     owner_index = 0
     current: str | None = None
     for i, line_start in enumerate(line_starts):
-        line_end = line_starts[i + 1] - 1 if i + 1 < len(line_starts) else len(plain)
+        line_end = _line_end(plain, line_starts, i)
         if line_end <= line_start:
             continue  # an empty line holds no sentence
         for a, b in _split_sentences(plain, line_start, line_end):
