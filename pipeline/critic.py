@@ -25,7 +25,8 @@ _HOLD = re.compile(
 # "confirming he will send a retraction to Amazon": the other party's undertaking, reported as done.
 _THEIR_PROMISE = re.compile(
     r"\b(confirm\w*|agree\w*|promis\w*|undertak\w*|undertook)\b (that )?(he|she|they|the (\w+ ){0,2}\w+) (will|would)\b"
-    r"|\b(declaration|affidavit|statement|undertaking)s? (that|stating that|in which) (he|she|they)\b[^.!?;]{0,80}?\b(will|would)\b", re.I)
+    r"|\b(declaration|affidavit|statement|undertaking)s? (that|stating that|in which) (he|she|they)\b[^.!?;]{0,80}?\b(will|would)\b"
+    r"|\b(confirmed|agreed|promised|undertook)\b[^.!?;]{0,40}?\bthat\b[^.!?;]{0,40}?\b(will|would)\b", re.I)
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 _OTHER_LETTER = re.compile(r"[^\W\d_\x00-\u024f]")
 
@@ -744,10 +745,13 @@ _PINYIN = rf"(?=[A-Z])(?i:(?:{_SYLLABLE}){{1,3}})\b"
 _PINYIN_AFTER = re.compile(rf"[ \t]+{_PINYIN}(?:[ \t]+{_PINYIN})+")
 _PINYIN_BEFORE = re.compile(rf"(?<![A-Za-z]){_PINYIN}(?:[ \t]+{_PINYIN})+[ \t]+$")
 _SYLLABLES = re.compile(_SYLLABLE, re.I)
+# A name in brackets beside its pinyin written as one word: "our ERP (Mabang 马帮)".
+_BRACKETED_PINYIN = re.compile(rf"[(（][ \t]*{_PINYIN}[ \t]+$")
 # A longer name glossed in brackets by its pinyin: "东莞明辉电器 (Dongguan Minghui Electric)". A
 # heading glossed by its meaning ("问题原因 (Root cause)") does not start with two pinyin words.
 _PINYIN_GLOSS = re.compile(rf"[ \t]*[(（][ \t]*{_PINYIN}[ \t]+{_PINYIN}")
 _MAX_PINYIN_NAME = 8
+_COMPANY_SUFFIXES = ("公司", "商行", "工厂", "厂")
 # A signature line giving a name in both scripts: "Bamboo Craft Home 竹艺家居".
 _SIGNED_NAME = re.compile(r"(?:[A-Z][\w&'.,-]*[ \t]+){2,}$")
 
@@ -761,6 +765,8 @@ def _glossed(plain: str, start: int, end: int) -> bool:
     Electric)"). A longer run with a gloss ("问题原因 (Root cause)") is still untranslated text, unless
     title marks make it the name of a document: "《退货检验规程》 (Returns Inspection Procedure)"."""
     titled = start > 0 and plain[start - 1] == "《" and plain[end - 1] == "》"
+    if end - start <= 20 and plain[start:end].endswith(_COMPANY_SUFFIXES) and _GLOSS_AFTER.match(plain, end):
+        return True  # a company glossed by its English name: "深圳市博远电子有限公司 (Shenzhen BoYuan Electronics Co., Ltd.)"
     name_length = end - start <= _MAX_PINYIN_NAME
     if (name_length or titled) and _GLOSS_BEFORE.search(plain, max(0, start - 48), start) and _CLOSE.match(plain, end):
         return True
@@ -771,7 +777,8 @@ def _glossed(plain: str, start: int, end: int) -> bool:
     if _GLOSS_AFTER.match(plain, end):
         return True
     if end - start >= 2:
-        name = _PINYIN_AFTER.match(plain, end) or _PINYIN_BEFORE.search(plain, max(0, start - 40), start)
+        name = (_PINYIN_AFTER.match(plain, end) or _PINYIN_BEFORE.search(plain, max(0, start - 40), start)
+                or (_CLOSE.match(plain, end) and _BRACKETED_PINYIN.search(plain, max(0, start - 40), start)))
         if name and len(_SYLLABLES.findall(name.group())) == end - start:
             return True
     return False
@@ -824,7 +831,8 @@ def check_foreign_passage(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[
     found = [f for f in _pattern_findings(rule, letter, lex)
              if not _glossed(letter.plain, f.start, f.end) and not inside.covers(f.start, f.end)
              and not _signed_name(letter, f.start, f.end) and not _labelled_name(letter.plain, f.start, f.end)]
-    heading_spans = [(h.start, h.body_start) for h in letter.headings if not h.inferred]
+    # From the line start: a heading's list number ("一、根本原因") is part of what the finding quotes.
+    heading_spans = [(letter.plain.rfind("\n", 0, h.start) + 1, h.body_start) for h in letter.headings if not h.inferred]
 
     def is_heading(f: Finding) -> bool:
         return any(a <= f.start and f.end <= b for a, b in heading_spans)

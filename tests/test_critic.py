@@ -684,3 +684,24 @@ def test_a_dispute_of_the_notice_under_a_heading_leaves_the_part_missing():
     assert any(f.category == "blame_shifting" for f in disputed.findings)  # reported where it stands too
     measured = critique(head + "From 2026-03-03 our sourcing lead orders a patent search before any new listing.\n")
     assert measured.sections.preventive_measures is True
+
+
+def test_a_name_in_brackets_beside_its_pinyin_in_one_word_is_not_a_foreign_passage():
+    text = ("Root cause:\nOur ERP (Mabang 马帮) uploaded the 4PX tracking numbers 2 days late for all 7 orders.\n"
+            "Corrective actions:\nOn 2026-03-02 we set the upload to run every hour.\n"
+            "Preventive measures:\nEvery Monday our shipping lead checks the upload log.\n")
+    assert not [f for f in critique(text).findings if f.category == "language"]
+    # A word that only looks like pinyin outside brackets is no gloss: "我们是 Sunrise ..." stays Chinese.
+    told = text.replace("Our ERP (Mabang 马帮)", "我们是 Sunrise Store, our ERP")
+    assert "我们是" in [f.quote for f in critique(told).findings if f.category == "language"]
+
+
+def test_a_company_glossed_by_its_english_name_is_not_a_foreign_passage():
+    text = ("一、根本原因 Root Cause\nOur ERP uploaded the 4PX tracking numbers 2 days late for all 7 orders.\n"
+            "二、整改措施 Corrective actions\nOn 2026-03-02 we set the upload to run every hour.\n"
+            "三、预防措施 Preventive measures\nEvery Monday our shipping lead checks the upload log.\n\n"
+            "深圳市博远电子有限公司 (Shenzhen BoYuan Electronics Co., Ltd.)\n")
+    assert not [f for f in critique(text).findings if f.category == "language"]
+    # A sentence glossed the same way is still Chinese the reviewer must read past.
+    told = text.replace("深圳市博远电子有限公司", "我们已经检查了所有的订单")
+    assert [f for f in critique(told).findings if f.category == "language"]
