@@ -10,7 +10,7 @@ from . import corpus
 from . import letter as letter_mod
 from . import scoring
 from .letter import CJK, Heading, Letter, Sentence
-from .models import Critique, Finding, Sections, SectionSpan, TextStats, severity_rank
+from .models import SECTION_NAMES, Critique, Finding, Sections, SectionSpan, TextStats, severity_rank
 from .anchors import lowered, match_starts, may_match
 from .rules import Lexicon, Pattern, Rule, lexicon, load_rules, pattern_index, rule_by_id, rules_version
 
@@ -202,7 +202,7 @@ def _owned_after(letter: Letter, lex: Lexicon, sentence: Sentence, group: str, a
 
 
 def _has_named_sections(letter: Letter) -> bool:
-    return any(h.sections[0] in ("root_cause", "corrective_actions", "preventive_measures") or len(h.sections) > 1
+    return any(h.sections[0] in SECTION_NAMES or len(h.sections) > 1
                for h in letter.headings)
 
 
@@ -232,15 +232,13 @@ _SIGNATURE = re.compile(
     r"phone|outlook|mail|gmail|yahoo|proton\w*|blackberry)\b[\w ]{0,30})[ \t]*$", re.I | re.M)
 
 
-_PARTS = frozenset(("root_cause", "corrective_actions", "preventive_measures"))
-
-
 def _outside_letter(letter: Letter) -> Callable[[Sentence], bool]:
     """Whether a sentence is mail furniture rather than the letter's text."""
     if "mail" not in letter._memo:
         # A rule line with a part of the letter headed below it opens the letter, not a signature:
         # "Please copy everything below the line into the appeal box." over "____" and the letter.
-        last_part = max((h.start for h in letter.headings if not h.inferred and set(h.sections) & _PARTS), default=-1)
+        last_part = max((h.start for h in letter.headings
+                         if not h.inferred and any(name in SECTION_NAMES for name in h.sections)), default=-1)
         signature = next((m for m in _SIGNATURE.finditer(letter.plain) if m.start() > last_part), None)
         headers = [(m.start(), m.end()) for m in _MAIL_HEADER.finditer(letter.plain)]
         letter._memo["mail"] = (signature.start() if signature else len(letter.plain) + 1, headers)
@@ -464,7 +462,7 @@ def infer_sections(letter: Letter, lex: Lexicon) -> dict[str, bool] | None:
     A letter whose only section marks are paragraph cues ("Going forward, ...") is judged by content
     too, the cued sections counting as present."""
     if any(
-        not h.inferred and (h.sections[0] in ("root_cause", "corrective_actions", "preventive_measures") or len(h.sections) > 1)
+        not h.inferred and (h.sections[0] in SECTION_NAMES or len(h.sections) > 1)
         for h in letter.headings
     ):
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from .letter import read as read_letter
+from .models import SECTION_NAMES
 
 SECTION_STYLE = "Heading 2"
 
@@ -15,7 +16,7 @@ def to_docx(text: str, title: str = "Plan of Action") -> bytes:
 
     letter = read_letter(text)
     heading_lines = {letter.text[h.start : h.body_start].strip() for h in letter.headings
-                     if h.sections[0] in ("root_cause", "corrective_actions", "preventive_measures")}
+                     if h.sections[0] in SECTION_NAMES}
     doc = Document()
     doc.core_properties.title = title
     for line in text.splitlines():
@@ -32,7 +33,7 @@ def to_docx(text: str, title: str = "Plan of Action") -> bytes:
 def to_markdown(text: str) -> str:
     """The letter with its section headings as Markdown headings."""
     letter = read_letter(text)
-    starts = {h.start for h in letter.headings if h.sections[0] in ("root_cause", "corrective_actions", "preventive_measures")}
+    starts = {h.start for h in letter.headings if h.sections[0] in SECTION_NAMES}
     out, offset = [], 0
     for line in text.splitlines(keepends=True):
         stripped = line.lstrip()

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from . import corpus
 from .anchors import lowered
+from .models import SECTION_NAMES
 
 _HTML_SIGN = re.compile(r"<\s*/?\s*(p|div|br|html|body|span|li|ul|ol|table|td|tr|font|b|strong|h[1-6])\b[^<>]*>", re.I)
 _HTML_BLOCK = re.compile(r"<(style|script|head)\b.*?</\1\s*>|<!--.*?-->|<![^<>]*>", re.I | re.S)
@@ -472,7 +473,7 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
         marker = LIST_MARKER.match(line)
         offset = marker.end() if marker else len(line) - len(line.lstrip())
         head = line[offset:]
-        for key in ("root_cause", "corrective_actions", "preventive_measures"):
+        for key in SECTION_NAMES:
             cues = patterns.get(key, {}).get("cues")
             if key not in seen and cues is not None and cues.match(head):
                 headings.append(Heading(start + offset, start + offset, (key,), inferred=True, body_start=start + offset))
@@ -492,7 +493,7 @@ def _sections(plain: str, headings: list[Heading]) -> list[Section]:
     for i, heading in enumerate(headings):
         body_end = headings[i + 1].start if i + 1 < len(headings) else len(plain)
         for name in heading.sections:
-            if name not in ("root_cause", "corrective_actions", "preventive_measures"):
+            if name not in SECTION_NAMES:
                 continue
             last = sections[-1] if sections else None
             if (last and last.name == name and last.body_end == heading.start
@@ -596,10 +597,12 @@ def read(text: str) -> Letter:
     headings = _find_headings(plain, line_starts)
     letter = Letter(text=text, plain=plain, line_starts=line_starts, headings=headings)
     letter.sections = _sections(plain, headings)
+    # The names a letter is signed with are not its last part's content.
     last = [s for s in letter.sections if s.body_end == len(plain)]
     signoff = _signoff_start(plain, line_starts, last[0].body_start) if last else None
-    for section in last if signoff is not None else ():
-        section.body_end = signoff  # the names it is signed with are not the last part's content
+    if signoff is not None:
+        for section in last:
+            section.body_end = signoff
     heading_ranges = [(h.start, h.body_start) for h in headings if not h.inferred]
     range_starts = [r[0] for r in heading_ranges]
     owner_index = 0
