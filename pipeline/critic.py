@@ -749,6 +749,9 @@ _BRACKETED_PINYIN = re.compile(rf"[(（][ \t]*{_PINYIN}[ \t]+$")
 # heading glossed by its meaning ("问题原因 (Root cause)") does not start with two pinyin words.
 _PINYIN_GLOSS = re.compile(rf"[ \t]*[(（][ \t]*{_PINYIN}[ \t]+{_PINYIN}")
 _MAX_PINYIN_NAME = 8
+# The letter's title in both languages: "Plan of Action / 整改计划", "申诉书 (Appeal)".
+_TITLE_BEFORE = re.compile(r"\b(plan of action|action plan|poa|appeal)[ \t]*[/|｜(（][ \t]*$", re.I)
+_TITLE_AFTER = re.compile(r"[ \t]*[/|｜(（][ \t]*(plan of action|action plan|poa|appeal)\b", re.I)
 _COMPANY_SUFFIXES = ("公司", "商行", "工厂", "厂")
 # A signature line giving a name in both scripts: "Bamboo Craft Home 竹艺家居".
 _SIGNED_NAME = re.compile(r"(?:[A-Z][\w&'.,-]*[ \t]+){2,}$")
@@ -760,12 +763,15 @@ def _glossed(plain: str, start: int, end: int) -> bool:
     three characters beside its pinyin ("陈宇 Chen Yu, Account Manager"): a name the reviewer reads in
     the gloss. Up to eight characters may stand in brackets after their English ("Ningbo Oubei Home
     Store (宁波欧贝家居)", "A new SOP (操作流程)") or before their pinyin ("东莞明辉电器 (Dongguan Minghui
-    Electric)"). A longer run with a gloss ("问题原因 (Root cause)") is still untranslated text, unless
-    title marks make it the name of a document: "《退货检验规程》 (Returns Inspection Procedure)"."""
+    Electric)"), or beside the letter's title ("Plan of Action / 整改计划"). A longer run with a gloss
+    ("问题原因 (Root cause)") is still untranslated text, unless title marks make it the name of a
+    document: "《退货检验规程》 (Returns Inspection Procedure)"."""
     titled = start > 0 and plain[start - 1] == "《" and plain[end - 1] == "》"
     if end - start <= 20 and plain[start:end].endswith(_COMPANY_SUFFIXES) and _GLOSS_AFTER.match(plain, end):
         return True  # a company glossed by its English name: "深圳市博远电子有限公司 (Shenzhen BoYuan Electronics Co., Ltd.)"
     name_length = end - start <= _MAX_PINYIN_NAME
+    if name_length and (_TITLE_BEFORE.search(plain, max(0, start - 24), start) or _TITLE_AFTER.match(plain, end)):
+        return True
     if (name_length or titled) and _GLOSS_BEFORE.search(plain, max(0, start - 48), start) and _CLOSE.match(plain, end):
         return True
     if name_length and _PINYIN_GLOSS.match(plain, end):
