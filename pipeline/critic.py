@@ -749,8 +749,10 @@ _BRACKETED_PINYIN = re.compile(rf"[(（][ \t]*{_PINYIN}[ \t]+$")
 # heading glossed by its meaning ("问题原因 (Root cause)") does not start with two pinyin words.
 _PINYIN_GLOSS = re.compile(rf"[ \t]*[(（][ \t]*{_PINYIN}[ \t]+{_PINYIN}")
 _MAX_PINYIN_NAME = 8
-# The letter's title in both languages: "Plan of Action / 整改计划", "申诉书 (Appeal)".
-_TITLE_BEFORE = re.compile(r"\b(plan of action|action plan|poa|appeal)[ \t]*[/|｜(（][ \t]*$", re.I)
+# The letter's title in both languages: "Plan of Action / 整改计划", "Plan of Action – Late Shipment
+# Rate 迟发率", "申诉书 (Appeal)".
+_TITLE_LINE = re.compile(r"[ \t*#]*(plan of action|action plan|poa|appeal)\b[^\n]*$", re.I)
+_MAX_TITLE = 160  # characters of a title line before its Chinese
 _TITLE_AFTER = re.compile(r"[ \t]*[/|｜(（][ \t]*(plan of action|action plan|poa|appeal)\b", re.I)
 _COMPANY_SUFFIXES = ("公司", "商行", "工厂", "厂")
 # A signature line giving a name in both scripts: "Bamboo Craft Home 竹艺家居".
@@ -770,7 +772,9 @@ def _glossed(plain: str, start: int, end: int) -> bool:
     if end - start <= 20 and plain[start:end].endswith(_COMPANY_SUFFIXES) and _GLOSS_AFTER.match(plain, end):
         return True  # a company glossed by its English name: "深圳市博远电子有限公司 (Shenzhen BoYuan Electronics Co., Ltd.)"
     name_length = end - start <= _MAX_PINYIN_NAME
-    if name_length and (_TITLE_BEFORE.search(plain, max(0, start - 24), start) or _TITLE_AFTER.match(plain, end)):
+    line_start = plain.rfind("\n", 0, start) + 1
+    if name_length and ((start - line_start <= _MAX_TITLE and _TITLE_LINE.fullmatch(plain, line_start, start))
+                        or _TITLE_AFTER.match(plain, end)):
         return True
     if (name_length or titled) and _GLOSS_BEFORE.search(plain, max(0, start - 48), start) and _CLOSE.match(plain, end):
         return True
@@ -809,12 +813,14 @@ def _signed_name(letter: Letter, start: int, end: int) -> bool:
 # The line that names the business: "Store: Kaitong Outdoor 凯通户外 | Merchant Token A1W6C9RZ2KQ8T0".
 _NAME_LABEL = re.compile(r"[ \t]*(store|shop|company|seller|brand|business)( name)?[ \t]*[:：]", re.I)
 _NAME_ENDS = re.compile(r"[ \t]*([|,;/(（]|$)", re.M)
+_NAME_AFTER = re.compile(r"[ \t]+[A-Z][\w&'.,-]*(?:[ \t]+[A-Z][\w&'.,-]*)+(?=[ \t]*([|;/(（]|$))", re.M)
 
 
 def _labelled_name(plain: str, start: int, end: int) -> bool:
     """Whether a short run of Chinese is the business's name in both scripts on the line that names
-    it: after the same name in capitalised words and before the line or a field ends."""
-    if end - start > _MAX_PINYIN_NAME or not _NAME_ENDS.match(plain, end):
+    it: after the same name in capitalised words and before the line or a field ends, or first and
+    followed by it ("Seller: 宁波海畅家居 Ningbo Haichang Home Co., Ltd. (Seller ID ...)")."""
+    if end - start > _MAX_PINYIN_NAME:
         return False
     line_start = plain.rfind("\n", 0, start) + 1
     label = _NAME_LABEL.match(plain, line_start, start)
@@ -823,7 +829,9 @@ def _labelled_name(plain: str, start: int, end: int) -> bool:
     name_start = label.end()
     while name_start < start and plain[name_start] in " \t":
         name_start += 1
-    return _SIGNED_NAME.fullmatch(plain, name_start, start) is not None
+    if name_start == start:
+        return _NAME_AFTER.match(plain, end) is not None
+    return _NAME_ENDS.match(plain, end) is not None and _SIGNED_NAME.fullmatch(plain, name_start, start) is not None
 
 
 def check_foreign_passage(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:

@@ -394,6 +394,21 @@ def _classify_by_words(candidate: str) -> tuple[str, ...] | None:
     return None
 
 
+_MAX_HEADING_CJK = 16  # characters of Chinese beside the English of a heading in both languages
+
+
+def _bilingual_heading(text: str) -> tuple[str, ...] | None:
+    """The parts a line names when it is a short Chinese heading beside its English one."""
+    cjk = CJK.findall(text)
+    if not cjk or len(cjk) > _MAX_HEADING_CJK:
+        return None
+    english = CJK.sub(" ", text).strip(" /|｜-–—:：()（）【】")
+    if not english or word_count(english) > 8 or CJK.search(english):
+        return None
+    kinds = _classify_heading(english)
+    return kinds if kinds != ("closing",) else None
+
+
 def _heading_form(rest: str, marker: re.Match | None) -> bool:
     """A whole line shaped like a heading: ends in ":" or "?", or stands alone with no sentence end
     and no bullet ("- Removed the listing" is an item, not a heading)."""
@@ -456,6 +471,12 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
                     body_start = start + offset + dotted.end() if dotted.end() < len(rest.rstrip()) else end
         if kinds is None and candidate and (body_start != end or _heading_form(rest, marker)):
             kinds = _classify_by_words(candidate)
+        if kinds is None and whole and not candidate and _heading_form(rest, marker):
+            # A heading in both languages, each character of its Chinese counted as a word above:
+            # "二、已完成的纠正措施 Corrective Actions Completed" heads the part its English names.
+            kinds = _bilingual_heading(whole)
+            if kinds:
+                candidate, body_start = whole, end
         if kinds is None and whole and whole_words <= 12 and not long_line and _classify_heading(whole) == ("closing",):
             # Sign-offs end the last section even when written as a sentence: "Thank you for reading."
             candidate, body_start, kinds = whole, end, ("closing",)
