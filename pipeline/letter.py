@@ -582,7 +582,9 @@ def _split_sentences(plain: str, start: int, end: int) -> list[tuple[int, int]]:
             while first > cursor and (plain[first - 1] == "." or plain[first - 1].isalpha()):
                 first -= 1
             word = plain[first : m.start()].lower().rstrip(".")
-            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+            # A letter after an apostrophe ends a word ("another seller's."), it is no initial.
+            possessive = first > cursor and plain[first - 1] in "'’"
+            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha() and not possessive):
                 continue
         spans.append((cursor, stop))
         cursor = stop
