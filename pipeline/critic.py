@@ -736,6 +736,7 @@ def foreign_latin_clauses(letter: Letter, lex: Lexicon, whole: set[int], min_wor
 _GLOSS_AFTER = re.compile(r"[ \t]*[(（][ \t]*[A-Za-z]")
 _GLOSS_BEFORE = re.compile(r"[A-Za-z][A-Za-z0-9.'\- ]{0,40}[ \t]*[(（][ \t]*[0-9./-]*$")
 _CLOSE = re.compile(r"[ \t]*[)）]")
+_GLOSS_EQUALS = re.compile(r"[ \t]*[=＝][ \t]*[\"'“‘]?[A-Za-z]")
 # A Chinese name written beside its pinyin, as signatures give it: "陈宇 Chen Yu", "Wang Fang 王芳";
 # a syllable for each character, so that "我们是 Tianyu Home" or "Hi Amazon 团队" is no name.
 _SYLLABLE = r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?[aeiouv]+(?:ng|n|r)?"
@@ -765,7 +766,8 @@ def _glossed(plain: str, start: int, end: int) -> bool:
     three characters beside its pinyin ("陈宇 Chen Yu, Account Manager"): a name the reviewer reads in
     the gloss. Up to eight characters may stand in brackets after their English ("Ningbo Oubei Home
     Store (宁波欧贝家居)", "A new SOP (操作流程)") or before their pinyin ("东莞明辉电器 (Dongguan Minghui
-    Electric)"), or beside the letter's title ("Plan of Action / 整改计划"). A longer run with a gloss
+    Electric)"), given its meaning ("抗菌 = antibacterial"), or beside the letter's title ("Plan of Action /
+    整改计划"). A longer run with a gloss
     ("问题原因 (Root cause)") is still untranslated text, unless title marks make it the name of a
     document: "《退货检验规程》 (Returns Inspection Procedure)"."""
     titled = start > 0 and plain[start - 1] == "《" and plain[end - 1] == "》"
@@ -780,6 +782,8 @@ def _glossed(plain: str, start: int, end: int) -> bool:
         return True
     if name_length and _PINYIN_GLOSS.match(plain, end):
         return True
+    if name_length and _GLOSS_EQUALS.match(plain, end):
+        return True  # a term given with its meaning: "(抗菌 = antibacterial)"
     if end - start > 3 and not titled:
         return False
     if _GLOSS_AFTER.match(plain, end):
