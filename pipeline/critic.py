@@ -766,24 +766,18 @@ def _glossed(plain: str, start: int, end: int) -> bool:
     three characters beside its pinyin ("陈宇 Chen Yu, Account Manager"): a name the reviewer reads in
     the gloss. Up to eight characters may stand in brackets after their English ("Ningbo Oubei Home
     Store (宁波欧贝家居)", "A new SOP (操作流程)") or before their pinyin ("东莞明辉电器 (Dongguan Minghui
-    Electric)"), given its meaning ("抗菌 = antibacterial"), or beside the letter's title ("Plan of Action /
-    整改计划"). A longer run with a gloss
-    ("问题原因 (Root cause)") is still untranslated text, unless title marks make it the name of a
-    document: "《退货检验规程》 (Returns Inspection Procedure)"."""
+    Electric)"), given its meaning ("抗菌 = antibacterial"), or on the letter's title line ("Plan of
+    Action / 整改计划"). A longer run with a gloss ("问题原因 (Root cause)") is still untranslated text,
+    unless title marks make it the name of a document: "《退货检验规程》 (Returns Inspection Procedure)"."""
     titled = start > 0 and plain[start - 1] == "《" and plain[end - 1] == "》"
     if end - start <= 20 and plain[start:end].endswith(_COMPANY_SUFFIXES) and _GLOSS_AFTER.match(plain, end):
         return True  # a company glossed by its English name: "深圳市博远电子有限公司 (Shenzhen BoYuan Electronics Co., Ltd.)"
     name_length = end - start <= _MAX_PINYIN_NAME
-    line_start = plain.rfind("\n", 0, start) + 1
-    if name_length and ((start - line_start <= _MAX_TITLE and _TITLE_LINE.fullmatch(plain, line_start, start))
-                        or _TITLE_AFTER.match(plain, end)):
+    if name_length and (_on_title_line(plain, start) or _TITLE_AFTER.match(plain, end)
+                        or _PINYIN_GLOSS.match(plain, end) or _GLOSS_EQUALS.match(plain, end)):
         return True
     if (name_length or titled) and _GLOSS_BEFORE.search(plain, max(0, start - 48), start) and _CLOSE.match(plain, end):
         return True
-    if name_length and _PINYIN_GLOSS.match(plain, end):
-        return True
-    if name_length and _GLOSS_EQUALS.match(plain, end):
-        return True  # a term given with its meaning: "(抗菌 = antibacterial)"
     if end - start > 3 and not titled:
         return False
     if _GLOSS_AFTER.match(plain, end):
@@ -794,6 +788,11 @@ def _glossed(plain: str, start: int, end: int) -> bool:
         if name and len(_SYLLABLES.findall(name.group())) == end - start:
             return True
     return False
+
+
+def _on_title_line(plain: str, start: int) -> bool:
+    line_start = plain.rfind("\n", 0, start) + 1
+    return start - line_start <= _MAX_TITLE and _TITLE_LINE.fullmatch(plain, line_start, start) is not None
 
 
 def _signed_name(letter: Letter, start: int, end: int) -> bool:
