@@ -381,12 +381,17 @@ _ENUMERATOR = re.compile(r"^(step|action|measure|item|point|finding|reason|fix|c
                          r"(\s*[-–—]\s.*)?$", re.I)
 
 
+# A clause introducing a list, not a heading: "Our listing checklist (v4, attached) now includes:".
+_CLAUSE = re.compile(r"((our|my|the)\s+)?[\w-]+(\s+[\w-]+)?(\s*\([^()]*\))?\s+(now\s+|also\s+)?"
+                     r"(includes|contains|covers|lists|requires|reads|says|states)\b", re.I)
+
+
 @lru_cache(maxsize=8192)
 def _classify_by_words(candidate: str) -> tuple[str, ...] | None:
     """A short heading no heading pattern names, read by the classes of its words."""
     max_words, classes = _heading_words()
     text = _HEADING_LEAD.sub("", candidate).strip().rstrip(" :：?？*_")
-    if not text or word_count(text) > max_words or _NOT_HEADING_START.match(text) or _ENUMERATOR.match(text):
+    if not text or word_count(text) > max_words or _NOT_HEADING_START.match(text) or _ENUMERATOR.match(text) or _CLAUSE.match(text):
         return None
     for kind, rx in classes:
         if rx.search(text):
