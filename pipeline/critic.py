@@ -159,9 +159,7 @@ def _pattern_findings(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Find
             continue
         seen.add((start, end))
         ctx_start, ctx_end = (sentence.start, sentence.end) if sentence else (m.start(), m.end())
-        if rule.exceptions is not None and rule.exceptions.search(
-            m.group() if rule.scope == "match" else letter.plain[ctx_start:ctx_end]
-        ):
+        if rule.excepts(m.group() if rule.scope == "match" else letter.plain[ctx_start:ctx_end]):
             continue
         if any(letter.has(lex, group, ctx_start, ctx_end) for group in rule.unless):
             continue
@@ -261,7 +259,7 @@ def check_unverified_action(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
         promise = _search(letter, lex, "future", sentence)
         if promise is not None and promise.start() < done.start():
             continue  # "we will make sure all items have been checked": a promise, not a report
-        if rule.exceptions is not None and rule.exceptions.search(body):
+        if rule.excepts(body):
             continue
         if _verifiable(lex, body):
             continue
@@ -331,7 +329,7 @@ def check_unmeasured_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterat
         promised = letter.has(lex, "commitment", sentence.start, sentence.end) or letter.has(
             lex, "bare_instruction", sentence.start, sentence.end)
         if promised and not letter.has(lex, "concrete", sentence.start, sentence.end) and not _HOLD.search(body) \
-                and not (rule.exceptions is not None and rule.exceptions.search(body)):
+                and not rule.excepts(body):
             yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
 
 
@@ -401,7 +399,7 @@ def check_third_party_fault(rule: Rule, letter: Letter, lex: Lexicon) -> Iterato
         if _owned_after(letter, lex, sentence, "owned_outright", 1):
             continue  # "... switched the adapter model without notice. Our own process allowed this: ..."
         body = letter.plain[sentence.start : sentence.end]
-        if rule.exceptions is not None and rule.exceptions.search(body):
+        if rule.excepts(body):
             continue
         for start, end in sorted(set(agents[sentence])):
             # The third party made the cause ("due to the courier", "resealed by the liquidator")...
@@ -452,7 +450,7 @@ def check_wider_admission(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[
         if not wider:
             continue
         body = letter.plain[sentence.start : sentence.end]
-        if rule.exceptions is not None and rule.exceptions.search(body):
+        if rule.excepts(body):
             continue
         yield _finding(rule, letter.text, *_sentence_span(letter, sentence))
 
@@ -790,8 +788,13 @@ def _glossed(plain: str, start: int, end: int) -> bool:
     return False
 
 
+def _line_start(plain: str, offset: int) -> int:
+    """Where the line holding `offset` begins."""
+    return plain.rfind("\n", 0, offset) + 1
+
+
 def _on_title_line(plain: str, start: int) -> bool:
-    line_start = plain.rfind("\n", 0, start) + 1
+    line_start = _line_start(plain, start)
     return start - line_start <= _MAX_TITLE and _TITLE_LINE.fullmatch(plain, line_start, start) is not None
 
 
@@ -809,7 +812,7 @@ def _signed_name(letter: Letter, start: int, end: int) -> bool:
     rest = plain[end : len(plain) if line_end < 0 else line_end]
     if rest.strip(" \t!！.。,，~"):
         return False
-    line_start = plain.rfind("\n", 0, start) + 1
+    line_start = _line_start(plain, start)
     return bool(_SIGNED_NAME.fullmatch(plain, line_start, start))
 
 
@@ -825,7 +828,7 @@ def _labelled_name(plain: str, start: int, end: int) -> bool:
     followed by it ("Seller: 宁波海畅家居 Ningbo Haichang Home Co., Ltd. (Seller ID ...)")."""
     if end - start > _MAX_PINYIN_NAME:
         return False
-    line_start = plain.rfind("\n", 0, start) + 1
+    line_start = _line_start(plain, start)
     label = _NAME_LABEL.match(plain, line_start, start)
     if label is None:
         return False
@@ -847,7 +850,7 @@ def check_foreign_passage(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[
              if not _glossed(letter.plain, f.start, f.end) and not inside.covers(f.start, f.end)
              and not _signed_name(letter, f.start, f.end) and not _labelled_name(letter.plain, f.start, f.end)]
     # From the line start: a heading's list number ("一、根本原因") is part of what the finding quotes.
-    heading_spans = [(letter.plain.rfind("\n", 0, h.start) + 1, h.body_start) for h in letter.headings if not h.inferred]
+    heading_spans = [(_line_start(letter.plain, h.start), h.body_start) for h in letter.headings if not h.inferred]
 
     def is_heading(f: Finding) -> bool:
         return any(a <= f.start and f.end <= b for a, b in heading_spans)

@@ -408,7 +408,7 @@ def _bilingual_heading(text: str) -> tuple[str, ...] | None:
     if not cjk or len(cjk) > _MAX_HEADING_CJK:
         return None
     english = CJK.sub(" ", text).strip(" /|｜-–—:：()（）【】")
-    if not english or word_count(english) > 8:
+    if not english or word_count(english) > _heading_words()[0]:
         return None
     kinds = _classify_heading(english)
     return kinds if kinds != ("closing",) else None

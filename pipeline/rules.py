@@ -89,6 +89,10 @@ class Rule:
     defer_to: tuple[str, ...] = ()  # categories whose finding anywhere on this one's span replaces it
     examples: tuple[Example, ...] = ()
 
+    def excepts(self, text: str) -> bool:
+        """Whether one of the rule's exceptions matches the text, which then is no finding of it."""
+        return self.exceptions is not None and self.exceptions.search(text) is not None
+
 
 @dataclass(frozen=True)
 class Scanned:
