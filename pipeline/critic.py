@@ -26,7 +26,10 @@ _HOLD = re.compile(
 _THEIR_PROMISE = re.compile(
     r"\b(confirm\w*|agree\w*|promis\w*|undertak\w*|undertook)\b (that )?(he|she|they|the (\w+ ){0,2}\w+) (will|would)\b"
     r"|\b(declaration|affidavit|statement|undertaking)s? (that|stating that|in which) (he|she|they)\b[^.!?;]{0,80}?\b(will|would)\b"
-    r"|\b(confirmed|agreed|promised|undertook)\b[^.!?;]{0,40}?\bthat\b[^.!?;]{0,40}?\b(will|would)\b", re.I)
+    r"|\b(confirmed|agreed|promised|undertook)\b[^.!?;]{0,40}?\bthat\b[^.!?;]{0,40}?\b(will|would)\b"
+    # The terms of an agreement already signed: "signed a settlement under which Pellham will not sell ...".
+    r"|\b(settlement|agreement|contract|undertaking|consent order)s?\b[^.!?;]{0,20}?\b(under which|by which|whereby)\b[^.!?;]{0,60}?\b(will|shall)\b",
+    re.I)
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 _OTHER_LETTER = re.compile(r"[^\W\d_\x00-\u024f]")
 

@@ -375,6 +375,20 @@ _PROMISE = re.compile(
 
 
 _DOTTED_HEADING = re.compile(r"\s*([^.!?:：\n]{2,60}?)\.(?:\s+|$)")
+_FINITE_VERB = re.compile(r"\b(is|are|was|were|be|been|will|would|has|have|had|do|does|did)\b", re.I)
+_WH_HEADING = re.compile(r"(what|why|how|where)\b", re.I)
+_TERSE = re.compile(r"(already|all|now|just)\b", re.I)
+
+
+def _bare_dotted(label: str) -> bool:
+    """Whether the words before a line's first full stop, with no list number before them, can be a
+    heading: a part's name of at most four words and no verb ("Corrective actions already taken."),
+    or a question word's clause of at most six ("What I have already done."); not a sentence
+    ("Prevention is better than cure.") nor a terse reply ("Done.", "Already done.")."""
+    words = word_count(label)
+    if _WH_HEADING.match(label.strip()):
+        return words <= 6
+    return 2 <= words <= 4 and not _FINITE_VERB.search(label) and not _TERSE.match(label.strip())
 # The label of one item in a list, not a heading: "- Step 1: We removed the item", "Action 2.1 - 8 May
 # 2026: ...", "Measure 3.2:".
 _ENUMERATOR = re.compile(r"^(step|action|measure|item|point|finding|reason|fix|change)\s*#?\d{1,2}(\.\d{1,2})*[.)]?"
@@ -464,11 +478,12 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
         if candidate and _ENUMERATOR.match(_HEADING_LEAD.sub("", candidate).strip().rstrip(" :：")):
             candidate = None  # an item's label, not a heading
         kinds = _classify_heading(candidate) if candidate else None
-        if kinds is None and marker:
+        if kinds is None:
             # A numbered heading closed by a full stop, alone or with its text after it on the line:
             # "3. Corrective actions completed.", "2. Root cause. Our listing procedure did not ...".
+            # Without a number, only a part's bare name, no sentence: "Corrective actions completed."
             dotted = _DOTTED_HEADING.match(rest)
-            if dotted and word_count(dotted.group(1)) <= 5:
+            if dotted and (word_count(dotted.group(1)) <= 5 if marker else _bare_dotted(dotted.group(1))):
                 found = _classify_heading(_EMPHASIS.sub("", dotted.group(1)).strip())
                 # Not an item of the part just opened: "3. Better carrier in future." under "PREVENTIVE MEASURES".
                 if found and found != ("closing",) and not (headings and headings[-1].sections == found):

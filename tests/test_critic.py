@@ -143,7 +143,8 @@ def test_heading_no_pattern_names_is_read_by_its_words(heading, section):
 
 @pytest.mark.parametrize(
     "line",
-    ["- Removed the listing", "We fixed it", "Plan of Action - Related Account Deactivation", "Sent from my iPhone", "Already done."],
+    ["- Removed the listing", "We fixed it", "Plan of Action - Related Account Deactivation", "Sent from my iPhone", "Already done.",
+     "Prevention is better than cure.", "Ongoing monitoring of all customer messages to keep it compliant"],
 )
 def test_lines_that_only_look_like_headings_are_not_sections(line):
     assert not critique(f"{line}\nOn 2026-03-15 we changed the handling time to 2 days.\n").section_spans
@@ -474,6 +475,27 @@ def test_preload_from_several_threads_loads_once_and_all_wait_for_it(monkeypatch
          ["root_cause", "corrective_actions", "preventive_measures"]),
         ("➤ Root cause\nOur handling time was 1 day.\n★ Actions taken ★\nOn 2026-03-15 we set it to 2 days.\n",
          ["root_cause", "corrective_actions"]),
+        # Unnumbered headings closed by a full stop, as a lawyer or a careful writer sets them.
+        ("Root cause. Our listing procedure had no trademark check.\n\nCorrective actions already taken. On 2026-03-03 "
+         "we deleted the listing.\n\nPreventive measures. Our coordinator checks every listing.\n",
+         ["root_cause", "corrective_actions", "preventive_measures"]),
+        ("Root cause. I reviewed all 14 orders; my listing was wrong.\n\nWhat I have already done.\n- 8 May 2026: "
+         "rewrote the listing.\n\nGoing forward.\nEvery new listing gets a fitment check.\n",
+         ["root_cause", "corrective_actions", "preventive_measures"]),
+        # What keeps a fix in place, or the fault away, heads the preventive part.
+        ("Root cause\nOur printer was not connected.\nWhat we did\n- On 15 July we reconnected it.\n"
+         "What will keep it fixed\n- Every morning Carla checks the report.\n",
+         ["root_cause", "corrective_actions", "preventive_measures"]),
+        ("1. What happened\nOur title used a brand name.\n2. What we have already done\nOn 22 February 2026 we removed it.\n"
+         "3. Stopping it from coming back\nEvery new listing passes a trademark check.\n",
+         ["root_cause", "corrective_actions", "preventive_measures"]),
+        ("Where things went sideways\nOur courier's numbers did not validate.\nWhat we have put right\n"
+         "On 3 May 2024 we re-uploaded 137 tracking numbers.\nKeeping it from coming back\nEvery order goes through Buy Shipping.\n",
+         ["root_cause", "corrective_actions", "preventive_measures"]),
+        # A standing practice after the part of what was done.
+        ("What went wrong\nMy final check was visual.\nWhat I have already done\n- August 3: re-sanded 37 sets.\n"
+         "What I do now on every batch\n- Each arch gets a glove test.\n",
+         ["root_cause", "corrective_actions", "preventive_measures"]),
     ],
 )
 def test_headings_as_sellers_write_them(text, sections):
