@@ -747,6 +747,9 @@ _PINYIN_BEFORE = re.compile(rf"(?<![A-Za-z]){_PINYIN}(?:[ \t]+{_PINYIN})+[ \t]+$
 _SYLLABLES = re.compile(_SYLLABLE, re.I)
 # A name in brackets beside its pinyin written as one word: "our ERP (Mabang 马帮)".
 _BRACKETED_PINYIN = re.compile(rf"[(（][ \t]*{_PINYIN}[ \t]+$")
+# The same the other way round: "our ERP (店小秘 Dianxiaomi)".
+_OPEN = re.compile(r"[(（][ \t]*$")
+_PINYIN_CLOSED = re.compile(rf"[ \t]+{_PINYIN}[ \t]*[)）]")
 # A longer name glossed in brackets by its pinyin: "东莞明辉电器 (Dongguan Minghui Electric)". A
 # heading glossed by its meaning ("问题原因 (Root cause)") does not start with two pinyin words.
 _PINYIN_GLOSS = re.compile(rf"[ \t]*[(（][ \t]*{_PINYIN}[ \t]+{_PINYIN}")
@@ -785,7 +788,8 @@ def _glossed(plain: str, start: int, end: int) -> bool:
         return True
     if end - start >= 2:
         name = (_PINYIN_AFTER.match(plain, end) or _PINYIN_BEFORE.search(plain, max(0, start - 40), start)
-                or (_CLOSE.match(plain, end) and _BRACKETED_PINYIN.search(plain, max(0, start - 40), start)))
+                or (_CLOSE.match(plain, end) and _BRACKETED_PINYIN.search(plain, max(0, start - 40), start))
+                or (_OPEN.search(plain, max(0, start - 4), start) and _PINYIN_CLOSED.match(plain, end)))
         if name and len(_SYLLABLES.findall(name.group())) == end - start:
             return True
     return False

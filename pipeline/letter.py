@@ -363,7 +363,7 @@ def _heading_words() -> tuple[int, list[tuple[str, re.Pattern]]]:
 # What opens a sentence or a salutation rather than a heading: "We fixed it", "Dear team", "Re: ...".
 _NOT_HEADING_START = re.compile(
     r"^(we|i|you|they|he|she|it|this|that|these|those|please|dear|hi|hello|hey|thank|thanks|re|fw|fwd|subject|from|to|cc|sent|date|name)\b"
-    r"|\b(plan of action|poa|appeal)\b",  # the letter's title, not one of its parts
+    r"|^.*?\b(plan of action|poa|appeal)\b",  # the letter's title, not one of its parts: "AMAZON PLAN OF ACTION – TEMPLATE (completed)"
     re.I,
 )
 
@@ -375,6 +375,7 @@ _PROMISE = re.compile(
 
 
 _DOTTED_HEADING = re.compile(r"\s*([^.!?:：\n]{2,60}?)\.(?:\s+|$)")
+_TRAILING_NOTE = re.compile(r"\s*[(（][^()（）\n]{0,80}[)）]\s*$")
 _FINITE_VERB = re.compile(r"\b(is|are|was|were|be|been|will|would|has|have|had|do|does|did)\b", re.I)
 _WH_HEADING = re.compile(r"(what|why|how|where)\b", re.I)
 _TERSE = re.compile(r"(already|all|now|just)\b", re.I)
@@ -462,7 +463,10 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
         whole = _EMPHASIS.sub("", rest).strip()
         whole_words = word_count(whole)
         candidate, body_start = None, None
-        ends_like_heading = (whole_words <= 10 and not whole.endswith((".", "。"))) or _HEADING_END.search(rest)
+        # A template's question after the heading does not make it a sentence: "Section 3 – Preventive
+        # measures (how will you prevent it in future?)".
+        bare = _TRAILING_NOTE.sub("", whole)
+        ends_like_heading = (word_count(bare) <= 10 and not bare.endswith((".", "。"))) or _HEADING_END.search(rest)
         label = _EMPHASIS.sub("", rest[: colon.start()]).strip() if colon and word_count(rest[: colon.start()]) <= 8 else None
         dash = _DASH.search(rest)
         dashed = _EMPHASIS.sub("", rest[: dash.start()]).strip() if dash and word_count(rest[: dash.start()]) <= 5 else None

@@ -492,6 +492,12 @@ def test_preload_from_several_threads_loads_once_and_all_wait_for_it(monkeypatch
         ("Where things went sideways\nOur courier's numbers did not validate.\nWhat we have put right\n"
          "On 3 May 2024 we re-uploaded 137 tracking numbers.\nKeeping it from coming back\nEvery order goes through Buy Shipping.\n",
          ["root_cause", "corrective_actions", "preventive_measures"]),
+        # A template's headings with its questions left after them, under the template's own title.
+        ("AMAZON PLAN OF ACTION – TEMPLATE (completed)\nSECTION 1 – ROOT CAUSE (What caused the issue?)\nOur insert "
+         "offered a gift card.\nSECTION 2 – CORRECTIVE ACTIONS (What have you already done?)\nOn 2 July 2024 we destroyed "
+         "all 1,200 inserts.\nSECTION 3 – PREVENTIVE MEASURES (How will you prevent it happening again?)\nOlivia checks "
+         "every insert before printing.\n",
+         ["root_cause", "corrective_actions", "preventive_measures"]),
         # A standing practice after the part of what was done.
         ("What went wrong\nMy final check was visual.\nWhat I have already done\n- August 3: re-sanded 37 sets.\n"
          "What I do now on every batch\n- Each arch gets a glove test.\n",
