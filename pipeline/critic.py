@@ -18,6 +18,7 @@ from .rules import Lexicon, Pattern, Rule, lexicon, load_rules, pattern_index, r
 _HOLD = re.compile(
     r"\b(will|won\W?t|shall|is not to be|are not to be)\b[^.!?]*\b(until|unless|only (after|once|when))\b"
     r"|\b(will|shall) not be (resold|sold|shipped|sent|listed|relisted|used|returned|restocked|reused)\b"
+    r"|\b(none|nothing|no (units?|items?|stock|products?|goods))\b[^.!?;]{0,30}\b(will|shall) be (resold|sold|shipped|sent|listed|relisted|used|returned|restocked|reused)\b"
     # A denial with its pledge: "We have not contacted any reviewer and will not ask anyone to change a review".
     r"|\b(have not|haven\W?t|did not|didn\W?t|never)\b[^.!?;]{0,80}\band (will|shall) not\b",
     re.I,

@@ -495,9 +495,10 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
                     body_start = start + offset + dotted.end() if dotted.end() < len(rest.rstrip()) else end
         if kinds is None and candidate and (body_start != end or _heading_form(rest, marker)):
             kinds = _classify_by_words(candidate)
-        if kinds is None and whole and not candidate and _heading_form(rest, marker):
+        if kinds is None and whole and candidate in (None, whole) and _heading_form(rest, marker):
             # A heading in both languages, each character of its Chinese counted as a word above:
-            # "二、已完成的纠正措施 Corrective Actions Completed" heads the part its English names.
+            # "二、已完成的纠正措施 Corrective Actions Completed", "二、已完成的整改 (Corrective actions
+            # completed)" head the part their English names.
             kinds = _bilingual_heading(whole)
             if kinds:
                 candidate, body_start = whole, end
@@ -606,9 +607,10 @@ def _split_sentences(plain: str, start: int, end: int) -> list[tuple[int, int]]:
             while first > cursor and (plain[first - 1] == "." or plain[first - 1].isalpha()):
                 first -= 1
             word = plain[first : m.start()].lower().rstrip(".")
-            # A letter after an apostrophe ends a word ("another seller's."), it is no initial.
-            possessive = first > cursor and plain[first - 1] in "'’"
-            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha() and not possessive):
+            # A letter after an apostrophe ends a word ("another seller's."), and one after a digit
+            # ends an identifier ("removal order R7TQ2MX84L."): neither is an initial.
+            word_end = first > cursor and (plain[first - 1] in "'’" or plain[first - 1].isdigit())
+            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha() and not word_end):
                 continue
         spans.append((cursor, stop))
         cursor = stop

@@ -498,6 +498,10 @@ def test_preload_from_several_threads_loads_once_and_all_wait_for_it(monkeypatch
          "all 1,200 inserts.\nSECTION 3 – PREVENTIVE MEASURES (How will you prevent it happening again?)\nOlivia checks "
          "every insert before printing.\n",
          ["root_cause", "corrective_actions", "preventive_measures"]),
+        # A Chinese heading with its English in brackets.
+        ("一、根本原因 (Root cause)\nOur spec sheet was for the old model.\n二、已完成的整改 (Corrective actions completed)\n"
+         "- 9 April 2025: closed the listing.\n三、预防措施 (Preventive measures)\n- Wang Qiang tests 5 units of every batch.\n",
+         ["root_cause", "corrective_actions", "preventive_measures"]),
         # A standing practice after the part of what was done.
         ("What went wrong\nMy final check was visual.\nWhat I have already done\n- August 3: re-sanded 37 sets.\n"
          "What I do now on every batch\n- Each arch gets a glove test.\n",
@@ -549,6 +553,10 @@ def test_a_word_ending_in_one_ascii_letter_is_no_initial():
     assert [letter.plain[s.start : s.end] for s in letter.sentences] == ["Vamos prestar mais atenção.", "We will check every day."]
     initial = analyse("Signed by J. Smith today.")
     assert [initial.plain[s.start : s.end] for s in initial.sentences] == ["Signed by J. Smith today."]
+    # An identifier ending in a letter ends its sentence too: "removal order R7TQ2MX84L. We also ...".
+    code = analyse("We created removal order R7TQ2MX84L. We also checked the rest of our stock.")
+    assert [code.plain[s.start : s.end] for s in code.sentences] == [
+        "We created removal order R7TQ2MX84L.", "We also checked the rest of our stock."]
 
 
 def test_a_request_to_the_reviewer_under_a_heading_is_no_content():
