@@ -39,7 +39,22 @@ LIST_MARKER = re.compile(
 # Emphasis, the brackets and the symbols some letters wrap headings in: "**Root cause**", "【Root Cause】",
 # "[Actions taken]", "🔎 Root Cause", "✅ Corrective Actions".
 _SYMBOLS = "\u2190-\u2bff\ufe0f\U0001f000-\U0001faff"
-_EMPHASIS = re.compile(rf"^[*_\s【\[〔「{_SYMBOLS}]+|[*_\s】\]〕」{_SYMBOLS}]+$")
+_EMPHASIS_LEAD = re.compile(rf"[*_\s【\[〔「{_SYMBOLS}]+")
+_EMPHASIS_TAIL = re.compile(rf"[*_\s】\]〕」{_SYMBOLS}]")
+
+
+def _unemphasised(text: str) -> str:
+    """`text` without the emphasis, brackets and symbols around it ("**Root cause:**", "【Root Cause】").
+    The tail is taken off in a loop from the end: a pattern anchored there ("[...]+$") would be tried
+    again from every blank of a long run of them, which takes quadratic time."""
+    lead = _EMPHASIS_LEAD.match(text)
+    start = lead.end() if lead else 0
+    end = len(text)
+    while end > start and _EMPHASIS_TAIL.match(text, end - 1):
+        end -= 1
+    return text[start:end]
+
+
 # Words that may open a heading without changing what it is: "First, the reason of the problem:".
 _HEADING_LEAD = re.compile(
     r"^(?:(?:the|our|my|a|an|some|and|then|next(?!\s+time\b)|finally|lastly|first(?:ly)?|second(?:ly)?|third(?:ly)?|fourth(?:ly)?|one|two|three|four|five|part \w+|section \w+|step \w+)\b\s*[,:.\-–—]*\s+)+",
@@ -375,7 +390,8 @@ _PROMISE = re.compile(
 
 
 _DOTTED_HEADING = re.compile(r"\s*([^.!?:：\n]{2,60}?)\.(?:\s+|$)")
-_TRAILING_NOTE = re.compile(r"\s*[(（][^()（）\n]{0,80}[)）]\s*$")
+_MAX_NOTE = 82  # a note in brackets at the end of a heading line, brackets included
+_TRAILING_NOTE = re.compile(rf"\s*[(（][^()（）\n]{{0,{_MAX_NOTE - 2}}}[)）]\s*$")
 _FINITE_VERB = re.compile(r"\b(is|are|was|were|be|been|will|would|has|have|had|do|does|did)\b", re.I)
 _WH_HEADING = re.compile(r"(what|why|how|where)\b", re.I)
 _TERSE = re.compile(r"(already|all|now|just)\b", re.I)
@@ -432,7 +448,7 @@ def _bilingual_heading(text: str) -> tuple[str, ...] | None:
 def _heading_form(rest: str, marker: re.Match | None) -> bool:
     """A whole line shaped like a heading: ends in ":" or "?", or stands alone with no sentence end
     and no bullet ("- Removed the listing" is an item, not a heading)."""
-    tail = _EMPHASIS.sub("", rest).strip()
+    tail = _unemphasised(rest).strip()
     if re.search(r"[:：?？]$", tail):
         return True
     bullet = marker is not None and re.match(r"\s*[-*•·●▪◦>]", marker.group())
@@ -460,16 +476,17 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
         offset = marker.end() if marker else 0
         rest = line[offset:]
         colon = _COLON.search(rest)
-        whole = _EMPHASIS.sub("", rest).strip()
+        whole = _unemphasised(rest).strip()
         whole_words = word_count(whole)
         candidate, body_start = None, None
         # A template's question after the heading does not make it a sentence: "Section 3 – Preventive
         # measures (how will you prevent it in future?)".
-        bare = _TRAILING_NOTE.sub("", whole)
+        note = _TRAILING_NOTE.search(whole, max(0, len(whole) - _MAX_NOTE))  # from the tail: a 1 MB line stays linear
+        bare = whole[: note.start()].rstrip() if note else whole
         ends_like_heading = (word_count(bare) <= 10 and not bare.endswith((".", "。"))) or _HEADING_END.search(rest)
-        label = _EMPHASIS.sub("", rest[: colon.start()]).strip() if colon and word_count(rest[: colon.start()]) <= 8 else None
+        label = _unemphasised(rest[: colon.start()]).strip() if colon and word_count(rest[: colon.start()]) <= 8 else None
         dash = _DASH.search(rest)
-        dashed = _EMPHASIS.sub("", rest[: dash.start()]).strip() if dash and word_count(rest[: dash.start()]) <= 5 else None
+        dashed = _unemphasised(rest[: dash.start()]).strip() if dash and word_count(rest[: dash.start()]) <= 5 else None
         if label and rest[colon.end():].strip() and _classify_heading(label):
             # A heading with its text after it on the line heads that text: "Prevention: check dates".
             candidate, body_start = label, start + offset + colon.end()
@@ -488,7 +505,7 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
             # Without a number, only a part's bare name, no sentence: "Corrective actions completed."
             dotted = _DOTTED_HEADING.match(rest)
             if dotted and (word_count(dotted.group(1)) <= 5 if marker else _bare_dotted(dotted.group(1))):
-                found = _classify_heading(_EMPHASIS.sub("", dotted.group(1)).strip())
+                found = _classify_heading(_unemphasised(dotted.group(1)).strip())
                 # Not an item of the part just opened: "3. Better carrier in future." under "PREVENTIVE MEASURES".
                 if found and found != ("closing",) and not (headings and headings[-1].sections == found):
                     kinds, candidate = found, dotted.group(1)
