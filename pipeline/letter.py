@@ -406,6 +406,8 @@ def _bare_dotted(label: str) -> bool:
     if _WH_HEADING.match(label.strip()):
         return words <= 6
     return 2 <= words <= 4 and not _FINITE_VERB.search(label) and not _TERSE.match(label.strip())
+
+
 # The label of one item in a list, not a heading: "- Step 1: We removed the item", "Action 2.1 - 8 May
 # 2026: ...", "Measure 3.2:".
 _ENUMERATOR = re.compile(r"^(step|action|measure|item|point|finding|reason|fix|change)\s*#?\d{1,2}(\.\d{1,2})*[.)]?"
