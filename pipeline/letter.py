@@ -44,7 +44,7 @@ _EMPHASIS_TAIL = re.compile(rf"[*_\s】\]〕」{_SYMBOLS}]")
 
 
 def _unemphasised(text: str) -> str:
-    """`text` without the emphasis, brackets and symbols around it ("**Root cause:**", "【Root Cause】").
+    """`text` without the emphasis, brackets, symbols and blanks around it ("**Root cause:**", "【Root Cause】").
     The tail is taken off in a loop from the end: a pattern anchored there ("[...]+$") would be tried
     again from every blank of a long run of them, which takes quadratic time."""
     lead = _EMPHASIS_LEAD.match(text)
@@ -391,7 +391,7 @@ _PROMISE = re.compile(
 
 _DOTTED_HEADING = re.compile(r"\s*([^.!?:：\n]{2,60}?)\.(?:\s+|$)")
 _MAX_NOTE = 82  # a note in brackets at the end of a heading line, brackets included
-_TRAILING_NOTE = re.compile(rf"\s*[(（][^()（）\n]{{0,{_MAX_NOTE - 2}}}[)）]\s*$")
+_TRAILING_NOTE = re.compile(rf"[(（][^()（）\n]{{0,{_MAX_NOTE - 2}}}[)）]$")
 _FINITE_VERB = re.compile(r"\b(is|are|was|were|be|been|will|would|has|have|had|do|does|did)\b", re.I)
 _WH_HEADING = re.compile(r"(what|why|how|where)\b", re.I)
 _TERSE = re.compile(r"(already|all|now|just)\b", re.I)
@@ -402,10 +402,11 @@ def _bare_dotted(label: str) -> bool:
     heading: a part's name of at most four words and no verb ("Corrective actions already taken."),
     or a question word's clause of at most six ("What I have already done."); not a sentence
     ("Prevention is better than cure.") nor a terse reply ("Done.", "Already done.")."""
+    label = label.strip()
     words = word_count(label)
-    if _WH_HEADING.match(label.strip()):
+    if _WH_HEADING.match(label):
         return words <= 6
-    return 2 <= words <= 4 and not _FINITE_VERB.search(label) and not _TERSE.match(label.strip())
+    return 2 <= words <= 4 and not _FINITE_VERB.search(label) and not _TERSE.match(label)
 
 
 # The label of one item in a list, not a heading: "- Step 1: We removed the item", "Action 2.1 - 8 May
@@ -450,7 +451,7 @@ def _bilingual_heading(text: str) -> tuple[str, ...] | None:
 def _heading_form(rest: str, marker: re.Match | None) -> bool:
     """A whole line shaped like a heading: ends in ":" or "?", or stands alone with no sentence end
     and no bullet ("- Removed the listing" is an item, not a heading)."""
-    tail = _unemphasised(rest).strip()
+    tail = _unemphasised(rest)
     if re.search(r"[:：?？]$", tail):
         return True
     bullet = marker is not None and re.match(r"\s*[-*•·●▪◦>]", marker.group())
@@ -478,7 +479,7 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
         offset = marker.end() if marker else 0
         rest = line[offset:]
         colon = _COLON.search(rest)
-        whole = _unemphasised(rest).strip()
+        whole = _unemphasised(rest)
         whole_words = word_count(whole)
         candidate, body_start = None, None
         # A template's question after the heading does not make it a sentence: "Section 3 – Preventive
@@ -486,9 +487,9 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
         note = _TRAILING_NOTE.search(whole, max(0, len(whole) - _MAX_NOTE))  # from the tail: a 1 MB line stays linear
         bare = whole[: note.start()].rstrip() if note else whole
         ends_like_heading = (word_count(bare) <= 10 and not bare.endswith((".", "。"))) or _HEADING_END.search(rest)
-        label = _unemphasised(rest[: colon.start()]).strip() if colon and word_count(rest[: colon.start()]) <= 8 else None
+        label = _unemphasised(rest[: colon.start()]) if colon and word_count(rest[: colon.start()]) <= 8 else None
         dash = _DASH.search(rest)
-        dashed = _unemphasised(rest[: dash.start()]).strip() if dash and word_count(rest[: dash.start()]) <= 5 else None
+        dashed = _unemphasised(rest[: dash.start()]) if dash and word_count(rest[: dash.start()]) <= 5 else None
         if label and rest[colon.end():].strip() and _classify_heading(label):
             # A heading with its text after it on the line heads that text: "Prevention: check dates".
             candidate, body_start = label, start + offset + colon.end()
@@ -507,7 +508,7 @@ def _find_headings(plain: str, line_starts: list[int]) -> list[Heading]:
             # Without a number, only a part's bare name, no sentence: "Corrective actions completed."
             dotted = _DOTTED_HEADING.match(rest)
             if dotted and (word_count(dotted.group(1)) <= 5 if marker else _bare_dotted(dotted.group(1))):
-                found = _classify_heading(_unemphasised(dotted.group(1)).strip())
+                found = _classify_heading(_unemphasised(dotted.group(1)))
                 # Not an item of the part just opened: "3. Better carrier in future." under "PREVENTIVE MEASURES".
                 if found and found != ("closing",) and not (headings and headings[-1].sections == found):
                     kinds, candidate = found, dotted.group(1)
