@@ -143,6 +143,9 @@ def _matches(rule: Rule, letter: Letter) -> Iterator[re.Match]:
         yield m
 
 
+_LINE_CONTEXT = 200  # characters either side of a match outside any sentence that its rule's exceptions read
+
+
 def _pattern_findings(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     seen: set[tuple[int, int]] = set()
     for m in _matches(rule, letter):
@@ -162,7 +165,11 @@ def _pattern_findings(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Find
         if (start, end) in seen:
             continue
         seen.add((start, end))
-        ctx_start, ctx_end = (sentence.start, sentence.end) if sentence else (m.start(), m.end())
+        if sentence is not None:
+            ctx_start, ctx_end = sentence.start, sentence.end
+        else:  # a heading's line ("2.3 Neither was a carrier problem: ..."): the line near the match
+            ctx_start = max(m.start() - _LINE_CONTEXT, _line_start(letter.plain, m.start()))
+            ctx_end = max(m.end(), min(m.end() + _LINE_CONTEXT, _line_end(letter.plain, m.start())))
         if rule.excepts(m.group() if rule.scope == "match" else letter.plain[ctx_start:ctx_end]):
             continue
         if any(letter.has(lex, group, ctx_start, ctx_end) for group in rule.unless):
@@ -794,6 +801,12 @@ def _glossed(plain: str, start: int, end: int) -> bool:
         if name and len(_SYLLABLES.findall(name.group())) == end - start:
             return True
     return False
+
+
+def _line_end(plain: str, offset: int) -> int:
+    """Where the line holding `offset` ends: its newline, or the end of the text."""
+    end = plain.find("\n", offset)
+    return len(plain) if end < 0 else end
 
 
 def _line_start(plain: str, offset: int) -> int:
