@@ -25,7 +25,6 @@ def test_no_metric_is_worse_than_the_baseline():
     run = run_eval()
     worse = [r for r in compare(run, BASELINE) if r["change"] in ("worse", "missing")]
     assert worse == [], worse
-    assert run["seconds"] < 30
 
 
 def test_weakening_a_rule_fails_the_gate(tmp_path, monkeypatch):
