@@ -143,7 +143,7 @@ def _matches(rule: Rule, letter: Letter) -> Iterator[re.Match]:
         yield m
 
 
-_LINE_CONTEXT = 200  # characters either side of a match outside any sentence that its rule's exceptions read
+_LINE_CONTEXT = 200  # characters either side of a match outside any sentence that its rule's exceptions and unless groups read
 
 
 def _pattern_findings(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
@@ -803,15 +803,15 @@ def _glossed(plain: str, start: int, end: int) -> bool:
     return False
 
 
+def _line_start(plain: str, offset: int) -> int:
+    """Where the line holding `offset` begins."""
+    return plain.rfind("\n", 0, offset) + 1
+
+
 def _line_end(plain: str, offset: int) -> int:
     """Where the line holding `offset` ends: its newline, or the end of the text."""
     end = plain.find("\n", offset)
     return len(plain) if end < 0 else end
-
-
-def _line_start(plain: str, offset: int) -> int:
-    """Where the line holding `offset` begins."""
-    return plain.rfind("\n", 0, offset) + 1
 
 
 def _on_title_line(plain: str, start: int) -> bool:
