@@ -146,6 +146,17 @@ def _matches(rule: Rule, letter: Letter) -> Iterator[re.Match]:
 _LINE_CONTEXT = 200  # characters either side of a match outside any sentence that its rule's exceptions and unless groups read
 
 
+def _near_line(plain: str, m: re.Match) -> tuple[int, int]:
+    """The match's line, cut to `_LINE_CONTEXT` characters either side of it. The newlines are looked
+    for only that far, so a match on a 1 MB line costs no more than one on a short line."""
+    lo = max(0, m.start() - _LINE_CONTEXT)
+    newline = plain.rfind("\n", lo, m.start())
+    start = newline + 1 if newline >= 0 else lo
+    newline = plain.find("\n", m.start(), m.end() + _LINE_CONTEXT)
+    end = newline if newline >= 0 else min(len(plain), m.end() + _LINE_CONTEXT)
+    return start, max(m.end(), end)
+
+
 def _pattern_findings(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     seen: set[tuple[int, int]] = set()
     for m in _matches(rule, letter):
@@ -168,8 +179,7 @@ def _pattern_findings(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Find
         if sentence is not None:
             ctx_start, ctx_end = sentence.start, sentence.end
         else:  # a heading's line ("2.3 Neither was a carrier problem: ..."): the line near the match
-            ctx_start = max(m.start() - _LINE_CONTEXT, _line_start(letter.plain, m.start()))
-            ctx_end = max(m.end(), min(m.end() + _LINE_CONTEXT, _line_end(letter.plain, m.start())))
+            ctx_start, ctx_end = _near_line(letter.plain, m)
         if rule.excepts(m.group() if rule.scope == "match" else letter.plain[ctx_start:ctx_end]):
             continue
         if any(letter.has(lex, group, ctx_start, ctx_end) for group in rule.unless):
@@ -806,12 +816,6 @@ def _glossed(plain: str, start: int, end: int) -> bool:
 def _line_start(plain: str, offset: int) -> int:
     """Where the line holding `offset` begins."""
     return plain.rfind("\n", 0, offset) + 1
-
-
-def _line_end(plain: str, offset: int) -> int:
-    """Where the line holding `offset` ends: its newline, or the end of the text."""
-    end = plain.find("\n", offset)
-    return len(plain) if end < 0 else end
 
 
 def _on_title_line(plain: str, start: int) -> bool:
