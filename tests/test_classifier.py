@@ -2,10 +2,14 @@
 the rules wherever they already report a line."""
 
 import json
+import math
+import random
 import shutil
 
+import pytest
+
 from pipeline import classifier, critique
-from pipeline.classifier import CLASSES, features, model, train, training_sets
+from pipeline.classifier import CLASSES, _adagrad, features, model, train, training_sets
 from pipeline.critic import _merge
 from pipeline.models import Finding
 
@@ -19,6 +23,58 @@ def test_the_committed_model_is_what_training_on_the_development_sets_gives():
     same = train(sets).to_json() == committed
     assert same, "corpus/classifier.json is stale: run python -m pipeline.classifier"
     assert json.loads(committed)["trained_on"] == [p.name for p in sets]
+
+
+def _adagrad_loop(data, epochs, rate, l2, min_count):
+    """AdaGrad written out one feature and one class at a time: what the vectorised training must equal.
+    Also counts the steps whose gradient for a class was exactly zero."""
+    counts = {}
+    for feats, _, _ in data:
+        for f in set(feats):
+            counts[f] = counts.get(f, 0) + 1
+    k = len(CLASSES)
+    weights = {f: [0.0] * k for f, c in counts.items() if c >= min_count}
+    grads = {f: [1e-8] * k for f in weights}
+    bias, bias_g = [0.0] * k, [1e-8] * k
+    rows = [([f for f in set(feats) if f in weights], cls, wt) for feats, cls, wt in data]
+    zero = 0
+    for _ in range(epochs):
+        for feats, cls, wt in rows:
+            scores = list(bias)
+            for f in feats:
+                for i, v in enumerate(weights[f]):
+                    scores[i] += v
+            top = max(scores)
+            exp = [math.exp(s - top) for s in scores]
+            total = sum(exp)
+            for i in range(k):
+                g = wt * (exp[i] / total - (1.0 if i == cls else 0.0))
+                bias_g[i] += g * g
+                bias[i] -= rate * g / math.sqrt(bias_g[i])
+                if g == 0.0:
+                    zero += 1
+                    continue
+                for f in feats:
+                    w = weights[f]
+                    step = g + l2 * w[i]
+                    grads[f][i] += step * step
+                    w[i] -= rate * step / math.sqrt(grads[f][i])
+    return weights, bias, zero
+
+
+@pytest.mark.parametrize("rate", [0.3, 400.0])
+def test_training_takes_the_same_steps_as_the_loop_over_features_and_classes(rate):
+    """Bit for bit, on examples with no feature, features seen once (dropped) and repeated classes; at the
+    large rate the scores grow apart until some class's probability rounds to exactly 0 or 1."""
+    rng = random.Random(7)
+    vocab = [f"w:{i}" for i in range(80)]
+    data = [(rng.sample(vocab, rng.randint(0, 12)) + [f"once:{n}"], rng.randrange(len(CLASSES)), rng.choice([1.0, 2.0]))
+            for n in range(300)]
+    weights, bias = _adagrad(data, 3, rate, 1e-4, 2)
+    expected_weights, expected_bias, zero = _adagrad_loop(data, 3, rate, 1e-4, 2)
+    assert (zero > 0) == (rate > 1)
+    assert list(weights) == list(expected_weights) and not any(f.startswith("once:") for f in weights)
+    assert weights == expected_weights and bias == expected_bias
 
 
 def test_probabilities_are_a_distribution_and_features_are_deterministic():
