@@ -352,10 +352,11 @@ def critic_metrics(report: CriticReport) -> dict:
 
 
 def run_eval(pattern: str = "*", progress: Callable[[str, int, int], None] | None = None,
-             full_facts: bool = True) -> dict:
+             full_facts: bool = True, critic: Callable[[str], Critique] | None = None) -> dict:
     """The offline evaluation over evals/critic/<pattern>.toml and evals/notices/<pattern>.toml,
     including a draft from every notice with its case's facts (`score_full_facts`), so the gate
-    guards the drafter with full facts too; `full_facts=False` leaves that out."""
+    guards the drafter with full facts too; `full_facts=False` leaves that out. `critic` stands in for
+    `critique` on the letters (the tests pass one that reuses critiques already made)."""
     from . import critique, draft, parse_notice
     from .rules import rules_version
 
@@ -370,7 +371,7 @@ def run_eval(pattern: str = "*", progress: Callable[[str, int, int], None] | Non
         done.append(1)
         if progress:
             progress("critic", len(done), len(letters))
-        return critique(text)
+        return (critic or critique)(text)
 
     critic_report = score_critic(letters, critic_with_progress)
     if letters:  # a selection without letters (or notices) has no figures for them, not zeros

@@ -13,3 +13,20 @@ if _CACHE.is_dir():
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def cached_critique():
+    """`critique`, remembered per corpus and text for the whole run: the development-set tests and the
+    regression gate score the same 3,000 labelled letters, and critiquing them takes half a minute."""
+    from pipeline import corpus, critique
+
+    made = {}
+
+    def cached(text: str):
+        key = (corpus.corpus_dir(), text)
+        if key not in made:
+            made[key] = critique(text)
+        return made[key]
+
+    return cached

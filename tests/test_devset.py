@@ -8,21 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import critique
 from pipeline.evaluation import load_letters, score_critic
 from pipeline.models import CATEGORIES
 
 SETS = Path(__file__).resolve().parent.parent / "evals" / "critic"
 
 
-def _report(pattern: str):
+def _report(pattern: str, critic):
     letters = [item for path in sorted(SETS.glob(pattern)) for item in load_letters(path)]
-    return letters, score_critic(letters, critique)
+    return letters, score_critic(letters, critic)
 
 
 @pytest.fixture(scope="module")
-def dev():
-    return _report("dev*.toml")
+def dev(cached_critique):
+    return _report("dev*.toml", cached_critique)
 
 
 def test_development_sets_are_big_and_cover_every_category(dev):
@@ -50,10 +49,10 @@ def test_weak_letters_score_below_strong_ones(dev):
     assert report.ordering >= 0.95
 
 
-def test_held_out_letters_do_not_regress():
+def test_held_out_letters_do_not_regress(cached_critique):
     """holdout.toml is round 8, measured once and never tuned or trained on (evals/critic/UNSEEN.md:
     recall 0.856, precision 0.808, no good line flagged). Guard that level and the good-line promise."""
-    letters, report = _report("holdout.toml")
+    letters, report = _report("holdout.toml", cached_critique)
     assert len(letters) >= 30
     assert report.recall >= 0.85
     assert report.precision >= 0.80

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import corpus, rules
-from pipeline.evaluation import compare, run_eval, write_run
+from pipeline import corpus, critique, rules
+from pipeline.evaluation import compare, critic_metrics, load_letters, run_eval, score_critic, write_run
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = json.loads((ROOT / "evals" / "baseline.json").read_text(encoding="utf-8"))
@@ -21,17 +21,22 @@ def _clear():
         cached.cache_clear()
 
 
-def test_no_metric_is_worse_than_the_baseline():
-    run = run_eval()
+def test_no_metric_is_worse_than_the_baseline(cached_critique):
+    run = run_eval(critic=cached_critique)
     worse = [r for r in compare(run, BASELINE) if r["change"] in ("worse", "missing")]
     assert worse == [], worse
 
 
-def test_weakening_a_rule_fails_the_gate(tmp_path, monkeypatch):
+def test_weakening_a_rule_fails_the_gate(tmp_path, monkeypatch, cached_critique):
     """The "XXX" placeholder patterns emptied: lines only they catch go unreported and the gate fails.
     (The carrier rule, then the buyer-blame rule, were the example once; the structural third-party
     check and the learned classifier now catch their lines without them, so emptying either moves no
-    figure. No learned rule reports placeholders.)"""
+    figure. No learned rule reports placeholders.) Measured on the letters with a placeholder label, where
+    its recall is counted, against the same letters with the rule intact."""
+    letters = [item for path in sorted((ROOT / "evals" / "critic").glob("*.toml")) for item in load_letters(path)
+               if any(label.category == "placeholder" for label in item.labels)]
+    assert len(letters) >= 50
+    intact = {"metrics": critic_metrics(score_critic(letters, cached_critique))}
     target = tmp_path / "corpus"
     shutil.copytree(corpus.corpus_dir(), target)
     path = target / "rules" / "placeholder.toml"
@@ -45,10 +50,11 @@ def test_weakening_a_rule_fails_the_gate(tmp_path, monkeypatch):
     monkeypatch.setenv("POA_CORPUS", str(target))
     _clear()
     try:
-        worse = [r["metric"] for r in compare(run_eval(), BASELINE) if r["change"] == "worse"]
+        weakened = {"metrics": critic_metrics(score_critic(letters, critique))}
     finally:
         monkeypatch.delenv("POA_CORPUS")
         _clear()
+    worse = [r["metric"] for r in compare(weakened, intact) if r["change"] == "worse"]
     assert "critic.recall.placeholder" in worse
 
 
