@@ -1,5 +1,6 @@
 """The page, run in-process with Streamlit's AppTest: both workflows, the case store, bad input."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -198,8 +199,15 @@ def test_evals_page_runs_browses_and_compares(home, tmp_path):
     click(at, at.button(key="poa.evals.run"))
     assert any(m.label == "critic.recall" for m in at.metric)
     assert any("poa-finding" in m.value for m in at.html)  # expected and found spans, side by side
-    click(at, at.button(key="poa.evals.run"))  # a second run: the comparison appears
-    assert at.selectbox(key="poa.evals.against").value is not None
+    # An earlier run in the folder, its recall lower: the comparison appears and names what moved.
+    first = next((tmp_path / "runs").glob("*.json"))
+    earlier = json.loads(first.read_text(encoding="utf-8"))
+    earlier["metrics"]["critic.recall"] = round(earlier["metrics"]["critic.recall"] - 0.1, 4)
+    (tmp_path / "runs" / ("0000" + first.name)).write_text(json.dumps(earlier), encoding="utf-8")
+    run(at)
+    assert at.selectbox(key="poa.evals.against").value == "0000" + first.name
+    moved = at.dataframe[-1].value  # the comparison, the page's last table
+    assert list(moved["metric"]) == ["critic.recall"] and list(moved["change"]) == ["better"]
 
 
 def test_a_second_notice_read_replaces_what_the_first_one_said(home):

@@ -409,10 +409,10 @@ def test_verdicts():
     assert critique(weak).score < 100
 
 
-def test_every_dev_letter_gives_exact_spans(root):
+def test_every_dev_letter_gives_exact_spans(root, cached_critique):
     for path in sorted((root / "evals" / "critic").glob("*.toml")):
         for item in load_letters(path):
-            _spans_exact(item.text, critique(item.text))
+            _spans_exact(item.text, cached_critique(item.text))
 
 
 def test_critique_rejects_non_text():
