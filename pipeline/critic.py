@@ -321,6 +321,11 @@ def _reports_and_promises(letter: Letter, lex: Lexicon, sentences: list[Sentence
     return reports, promises
 
 
+# A plan's item that opens with the promise ("We will refund ...", "Also, we'll ...").
+_OPENS_WITH_PROMISE = re.compile(
+    r"\W*(?:(?:also|and|then|first|next|finally),?\s+)?(?:we|i)(?:\s+will|\s+shall|\s+are going to|\s+am going to|['’]ll)\b", re.I)
+
+
 def check_future_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     if not _has_named_sections(letter):
         # A letter without headings that reports nothing done: its promises stand in for corrective actions.
@@ -330,12 +335,9 @@ def check_future_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[F
                 if letter.has(lex, "commitment", s.start, s.end) and letter.has(lex, "remedy", s.start, s.end):
                     yield _finding(rule, letter.text, *_sentence_span(letter, s))
         return
-    corrective = False
     for section in letter.sections:
         if section.name != "corrective_actions" or len(section.heading.sections) > 1:
-            corrective = corrective or section.name == "corrective_actions"
             continue
-        corrective = True
         sentences = [s for s in letter.sentences if section.body_start <= s.start < section.body_end]
         reports, promises = _reports_and_promises(letter, lex, sentences)
         for s, body in promises:
@@ -343,7 +345,7 @@ def check_future_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[F
                 yield _finding(rule, letter.text, *_sentence_span(letter, s))
             elif not letter.has(lex, "concrete", s.start, s.end):
                 yield _finding(rule, letter.text, *_sentence_span(letter, s), severity=rule.params.get("mixed_severity"))
-    if corrective:
+    if any(section.name == "corrective_actions" for section in letter.sections):
         return
     # Headings but no corrective part: a fix promised under the plan's heading ("What we will do: We
     # will refund ...") stands in for it, as in a letter without headings; the sentence opens with the
@@ -357,10 +359,6 @@ def check_future_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[F
             for s, body in promises:
                 if _OPENS_WITH_PROMISE.match(body) and letter.has(lex, "remedy", s.start, s.end):
                     yield _finding(rule, letter.text, *_sentence_span(letter, s))
-
-
-_OPENS_WITH_PROMISE = re.compile(r"\W*(?:(?:also|and|then|first|next|finally),?\s+)?(?:we|i)(?:\s+will|\s+shall|\s+are going to|\s+am going to|['’]ll)\b",
-                                 re.I)
 
 
 def check_unmeasured_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:

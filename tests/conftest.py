@@ -18,7 +18,7 @@ def root() -> Path:
 @pytest.fixture(scope="session")
 def cached_critique():
     """`critique`, remembered per corpus and text for the whole run: the development-set tests and the
-    regression gate score the same 3,000 labelled letters, and critiquing them takes half a minute."""
+    regression gate score the same labelled letters (over 3,000), and critiquing them takes half a minute."""
     from pipeline import corpus, critique
 
     made = {}
