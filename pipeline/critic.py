@@ -335,10 +335,7 @@ def check_future_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[F
                 if letter.has(lex, "commitment", s.start, s.end) and letter.has(lex, "remedy", s.start, s.end):
                     yield _finding(rule, letter.text, *_sentence_span(letter, s))
         return
-    for section in letter.sections:
-        if section.name != "corrective_actions" or len(section.heading.sections) > 1:
-            continue
-        sentences = [s for s in letter.sentences if section.body_start <= s.start < section.body_end]
+    for sentences in _sentences_under(letter, "corrective_actions"):
         reports, promises = _reports_and_promises(letter, lex, sentences)
         for s, body in promises:
             if not reports:
@@ -350,15 +347,19 @@ def check_future_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[F
     # Headings but no corrective part: a fix promised under the plan's heading ("What we will do: We
     # will refund ...") stands in for it, as in a letter without headings; the sentence opens with the
     # promise, as a plan's items do.
-    for section in letter.sections:
-        if section.name != "preventive_measures" or len(section.heading.sections) > 1:
-            continue
-        sentences = [s for s in letter.sentences if section.body_start <= s.start < section.body_end]
+    for sentences in _sentences_under(letter, "preventive_measures"):
         reports, promises = _reports_and_promises(letter, lex, sentences)
         if not reports:
             for s, body in promises:
                 if _OPENS_WITH_PROMISE.match(body) and letter.has(lex, "remedy", s.start, s.end):
                     yield _finding(rule, letter.text, *_sentence_span(letter, s))
+
+
+def _sentences_under(letter: Letter, name: str) -> Iterator[list[Sentence]]:
+    """The sentences under each heading that names this part alone (not "Corrective and preventive actions")."""
+    for section in letter.sections:
+        if section.name == name and len(section.heading.sections) <= 1:
+            yield [s for s in letter.sentences if section.body_start <= s.start < section.body_end]
 
 
 def check_unmeasured_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
