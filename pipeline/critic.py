@@ -321,11 +321,6 @@ def _reports_and_promises(letter: Letter, lex: Lexicon, sentences: list[Sentence
     return reports, promises
 
 
-# A plan's item that opens with the promise ("We will refund ...", "Also, we'll ...").
-_OPENS_WITH_PROMISE = re.compile(
-    r"\W*(?:(?:also|and|then|first|next|finally),?\s+)?(?:we|i)(?:\s+will|\s+shall|\s+are going to|\s+am going to|['’]ll)\b", re.I)
-
-
 def check_future_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[Finding]:
     if not _has_named_sections(letter):
         # A letter without headings that reports nothing done: its promises stand in for corrective actions.
@@ -351,7 +346,7 @@ def check_future_promise(rule: Rule, letter: Letter, lex: Lexicon) -> Iterator[F
         reports, promises = _reports_and_promises(letter, lex, sentences)
         if not reports:
             for s, body in promises:
-                if _OPENS_WITH_PROMISE.match(body) and letter.has(lex, "remedy", s.start, s.end):
+                if letter.has(lex, "opening_promise", s.start, s.end) and letter.has(lex, "remedy", s.start, s.end):
                     yield _finding(rule, letter.text, *_sentence_span(letter, s))
 
 
